@@ -1,0 +1,203 @@
+package userinfo
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+)
+
+// Error codes of the seed API and of RFC 6750. They are the values of the
+// "error" member of every error response.
+const (
+	CodeInvalidRequest          = "invalid_request"
+	CodeInvalidToken            = "invalid_token"
+	CodeInsufficientScope       = "insufficient_scope"
+	CodeIllegalParameterValue   = "illegal_parameter_value"
+	CodeMalformedPhoneNumber    = "malformed_phone_number"
+	CodeDuplicatePhoneNumber    = "duplicate_phone_number"
+	CodeBadPhoneNumberOTPToken  = "bad_phone_number_otp_token"
+	CodeBadPhoneNumberOTP       = "bad_phone_number_otp"
+	CodeMalformedEmail          = "malformed_email"
+	CodeDuplicateEmail          = "duplicate_email"
+	CodeBadEmailOTPToken        = "bad_email_otp_token"
+	CodeBadEmailOTP             = "bad_email_otp"
+	CodeUserNotFound            = "user_not_found"
+	CodePreconditionFailed      = "precondition_failed"
+	CodeServerError             = "server_error"
+	CodeTemporarilyUnavailable  = "temporarily_unavailable"
+	CodeSMSRateLimitExceeded    = "sms_rate_limit_exceeded"
+	CodeEmailRateLimitExceeded  = "email_rate_limit_exceeded"
+	rfc6750ErrorURI             = "https://tools.ietf.org/html/rfc6750#section-3.1"
+	descUnknownAttributes       = "Unknown attribute(s) found."
+	descUnsupportedAttributes   = "Unsupported user attribute(s) found."
+	descBearerTokenNotFound     = "Bearer token not found in the request"
+	descServerError             = "The server encountered an unexpected condition."
+	descTemporarilyUnavailable  = "The service is temporarily unavailable. Please try again later."
+	descInsufficientScope       = "The request requires higher privileges than provided by the access token."
+	descInvalidTokenGeneric     = "Error decoding JWT"
+	descPreconditionFailed      = "The user has changed since the ETag in If-Match was issued."
+	descUserNotFound            = "The user of the access token does not exist."
+)
+
+// Error is the one error type of the package: an OAuth-style JSON error
+// response ({"error": …, "error_description": …}) together with its HTTP
+// status and, for bearer-token errors, the RFC 6750 WWW-Authenticate
+// challenge.
+//
+// Handlers of this package, and plug-ins that want a particular answer, return
+// an *Error; [WriteError] turns it into the response. Err, the cause, is kept
+// for logs and errors.Is/As and never sent to the client.
+type Error struct {
+	// Status is the HTTP status code, e.g. 400.
+	Status int
+	// Code is the "error" member: one of the Code… constants or a code of the
+	// embedding server.
+	Code string
+	// Description is the "error_description" member. It is a fixed text that
+	// never echoes request input. Empty omits the member.
+	Description string
+
+	// Bearer makes the response carry a WWW-Authenticate: Bearer challenge
+	// built from Realm, Code, Description, URI and Scope (RFC 6750 §3).
+	Bearer bool
+	// Realm is the optional realm of the challenge.
+	Realm string
+	// URI is the error_uri of the challenge.
+	URI string
+	// Scope is the scope of the challenge, for insufficient_scope.
+	Scope string
+
+	// Header holds extra response headers, such as Allow, Accept-Patch or
+	// Retry-After.
+	Header http.Header
+
+	// Err is the cause. It is never serialised.
+	Err error
+}
+
+// NewError returns an *Error with the given status, code and description.
+func NewError(status int, code, description string) *Error {
+	return &Error{Status: status, Code: code, Description: description}
+}
+
+// Error implements the error interface. It names the code and the cause, for
+// logs; it is not what the client sees.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("userinfo: ")
+	b.WriteString(e.Code)
+	if e.Description != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Description)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Is reports whether target is an *Error with the same Code, so that
+// errors.Is(err, &userinfo.Error{Code: userinfo.CodeDuplicateEmail}) works.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// errorBody is the JSON body of every error response.
+type errorBody struct {
+	Error       string `json:"error"`
+	Description string `json:"error_description,omitempty"`
+}
+
+// errorResponse maps err to the response written for it: a pure function so
+// that the mapping can be table-tested. Any error that is not an *Error is a
+// 500 server_error whose cause is not shown.
+func errorResponse(err error) (status int, body errorBody, header http.Header) {
+	var e *Error
+	if !errors.As(err, &e) || e.Status < 400 || e.Code == "" {
+		e = errServer(err)
+	}
+	header = http.Header{}
+	for k, vs := range e.Header {
+		header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
+	}
+	header.Set("Content-Type", "application/json;charset=UTF-8")
+	header.Set("Cache-Control", "no-store")
+	header.Set("Pragma", "no-cache")
+	if e.Bearer {
+		header.Set("WWW-Authenticate", challenge(e))
+	}
+	return e.Status, errorBody{Error: e.Code, Description: e.Description}, header
+}
+
+// challenge builds the RFC 6750 §3 WWW-Authenticate value of e.
+func challenge(e *Error) string {
+	var parts []string
+	add := func(name, value string) {
+		if value != "" {
+			parts = append(parts, name+"="+quote(value))
+		}
+	}
+	add("realm", e.Realm)
+	add("error", e.Code)
+	add("error_description", e.Description)
+	add("error_uri", e.URI)
+	add("scope", e.Scope)
+	if len(parts) == 0 {
+		return "Bearer"
+	}
+	return "Bearer " + strings.Join(parts, ", ")
+}
+
+// quote returns s as an RFC 7230 quoted-string. RFC 6750 restricts the values
+// to printable ASCII without '"' and '\'; anything else is dropped so that the
+// header can never be broken by a value.
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			continue
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// WriteError writes err as an error response: the status, the JSON body
+// {"error", "error_description"}, Content-Type, Cache-Control: no-store and,
+// for bearer errors, WWW-Authenticate. An error that is not an *Error is
+// answered 500 server_error without revealing it.
+func WriteError(w http.ResponseWriter, err error) {
+	status, body, header := errorResponse(err)
+	h := w.Header()
+	for k, vs := range header {
+		h[k] = vs
+	}
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func errServer(cause error) *Error {
+	return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Description: descServerError, Err: cause}
+}
+
+func errUnavailable(cause error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: descTemporarilyUnavailable, Err: cause}
+}
+
+func errInvalidRequest(description string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: CodeInvalidRequest, Description: description}
+}
+
+// errBadRequest is a 400 with a code of the seed and an optional description.
+func errBadRequest(code, description string) *Error {
+	return &Error{Status: http.StatusBadRequest, Code: code, Description: description}
+}
