@@ -1,0 +1,63 @@
+package testkeys
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
+)
+
+func TestSignAndJWKS(t *testing.T) {
+	for _, alg := range Algs {
+		t.Run(alg, func(t *testing.T) {
+			k := MustNew(alg)
+			tok, err := k.Sign(map[string]any{"sub": "u1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(tok, "."); n != 2 {
+				t.Fatalf("token has %d dots, want 2", n)
+			}
+			var set struct {
+				Keys []map[string]any `json:"keys"`
+			}
+			if err := json.Unmarshal(JWKS(k), &set); err != nil || len(set.Keys) != 1 || set.Keys[0]["kid"] != k.ID {
+				t.Fatalf("JWKS = %+v, %v", set, err)
+			}
+			if len(k.PublicPEM()) == 0 {
+				t.Fatal("empty PEM")
+			}
+		})
+	}
+}
+
+// TestJWXVerifies checks the tokens against an independent implementation.
+func TestJWXVerifies(t *testing.T) {
+	for _, alg := range Algs {
+		t.Run(alg, func(t *testing.T) {
+			k := MustNew(alg)
+			set, err := jwk.Parse(JWKS(k))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tok, err := k.Sign(map[string]any{"sub": "u1"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := jws.Verify([]byte(tok), jws.WithKeySet(set)); err != nil {
+				t.Fatalf("jws.Verify: %v", err)
+			}
+		})
+	}
+	secret := []byte("0123456789abcdef0123456789abcdef")
+	tok, err := SignHMAC("HS256", secret, nil, map[string]any{"sub": "u1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := jws.Verify([]byte(tok), jws.WithKey(jwa.HS256(), secret)); err != nil {
+		t.Fatalf("jws.Verify HS256: %v", err)
+	}
+}
