@@ -1,0 +1,493 @@
+package userinfo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net/http"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultMaxBodyBytes is the default limit of a PATCH body: 64 KiB.
+const DefaultMaxBodyBytes = 64 << 10
+
+// Config configures a [Handler]. The zero value of every optional field is
+// its default.
+type Config struct {
+	// Tokens verifies access tokens. Required.
+	Tokens TokenVerifier
+	// Scope is the scope every access token must carry. Default: "openid".
+	Scope string
+	// Realm, when set, is the realm of WWW-Authenticate challenges.
+	Realm string
+
+	// Store holds the users. Required.
+	Store UserStore
+
+	// OTP redeems the one-time codes that email and phone-number changes
+	// need. When nil, "email" and "phone_number" cannot be changed: a
+	// request that tries is answered "Unsupported user attribute(s) found."
+	OTP OTPVerifier
+
+	// Policy decides which claims responses release and which attributes
+	// the calling client may write. Default: AllClaims.
+	Policy ClaimsPolicy
+
+	// Attributes are the server's custom attributes.
+	Attributes []Attribute
+	// Phone is the rule for phone numbers. Default: PhoneMainlandChina.
+	Phone PhoneRule
+
+	// MaxBodyBytes limits a PATCH body; a longer one is answered 413.
+	// Default: DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+
+	// OnUpdate, when set, is called after each successful write with what
+	// changed, for audit logs and webhooks. It runs on the request's
+	// goroutine before the response is written; slow work belongs on a
+	// queue. It never sees codes or tokens.
+	OnUpdate func(ctx context.Context, e UpdateEvent)
+
+	// Logger receives server-side failures (store and OTP errors, panics).
+	// No token, otp_token or code is ever logged. Default: no logging.
+	Logger *slog.Logger
+
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// UpdateEvent describes one successful change of a user, for
+// [Config.OnUpdate].
+type UpdateEvent struct {
+	// Subject is the user who changed.
+	Subject string
+	// ClientID is the OAuth client that made the change, if known.
+	ClientID string
+	// Set holds the new values of the attributes that were set.
+	Set map[string]any
+	// Removed names the attributes that were removed.
+	Removed []string
+	// Previous holds the values that the set or removed attributes had
+	// before, when they had one (the old email, say, to notify it).
+	Previous map[string]any
+	// Version is the user's version after the change.
+	Version uint64
+	// At is the time of the change.
+	At time.Time
+}
+
+// Handler serves GET and PATCH /userinfo. Build it with [New]; it is safe for
+// concurrent use.
+type Handler struct {
+	auth     *Authenticator
+	store    UserStore
+	otp      OTPVerifier
+	policy   ClaimsPolicy
+	registry *Registry
+	maxBody  int64
+	onUpdate func(context.Context, UpdateEvent)
+	logger   *slog.Logger
+	now      func() time.Time
+}
+
+// New returns a Handler for cfg. It fails when a required field is missing or
+// the attribute registry is invalid.
+//
+// Mount it on the path of the userinfo endpoint, and the schema beside it:
+//
+//	mux.Handle("/userinfo", h)
+//	mux.Handle("GET /userinfo/schema", h.SchemaHandler())
+func New(cfg Config) (*Handler, error) {
+	if cfg.Tokens == nil {
+		return nil, errors.New("userinfo: Config.Tokens is required")
+	}
+	if cfg.Store == nil {
+		return nil, errors.New("userinfo: Config.Store is required")
+	}
+	reg, err := NewRegistry(cfg.Phone, cfg.Attributes)
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{
+		auth:     &Authenticator{Verifier: cfg.Tokens, Scope: cfg.Scope, Realm: cfg.Realm},
+		store:    cfg.Store,
+		otp:      cfg.OTP,
+		policy:   cfg.Policy,
+		registry: reg,
+		maxBody:  cfg.MaxBodyBytes,
+		onUpdate: cfg.OnUpdate,
+		logger:   cfg.Logger,
+		now:      cfg.Now,
+	}
+	if h.policy == nil {
+		h.policy = AllClaims
+	}
+	if h.maxBody <= 0 {
+		h.maxBody = DefaultMaxBodyBytes
+	}
+	if h.logger == nil {
+		h.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if h.now == nil {
+		h.now = time.Now
+	}
+	return h, nil
+}
+
+// Authenticator returns the handler's bearer-token authenticator, so that
+// other endpoints of the server (such as the OTP send endpoint) can share it.
+func (h *Handler) Authenticator() *Authenticator { return h.auth }
+
+// Registry returns the handler's attribute registry.
+func (h *Handler) Registry() *Registry { return h.registry }
+
+// SchemaHandler returns a handler that serves the JSON Schema of a PATCH
+// body, generated from the registry.
+func (h *Handler) SchemaHandler() http.Handler {
+	schema := h.registry.Schema()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			WriteError(w, errMethod("GET, HEAD"))
+			return
+		}
+		w.Header().Set("Content-Type", "application/schema+json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(schema)))
+		w.WriteHeader(http.StatusOK)
+		if r.Method == http.MethodGet {
+			_, _ = w.Write(schema)
+		}
+	})
+}
+
+func errMethod(allow string) *Error {
+	e := &Error{Status: http.StatusMethodNotAllowed, Code: CodeInvalidRequest,
+		Description: "The method is not allowed.", Header: http.Header{}}
+	e.Header.Set("Allow", allow)
+	return e
+}
+
+// ServeHTTP answers GET, HEAD and PATCH; other methods get 405 with Allow.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			h.logger.ErrorContext(r.Context(), "userinfo: panic", "panic", fmt.Sprint(v))
+			WriteError(w, errServer(fmt.Errorf("panic: %v", v)))
+		}
+	}()
+	var (
+		u   *User
+		p   *Principal
+		err error
+	)
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		p, u, err = h.get(r)
+	case http.MethodPatch:
+		p, u, err = h.patch(w, r)
+	default:
+		err = errMethod("GET, HEAD, PATCH")
+	}
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeClaims(w, r, p, u)
+}
+
+// writeError logs server-side failures and writes err.
+func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, _, _ := errorResponse(err)
+	if status >= 500 {
+		h.logger.ErrorContext(r.Context(), "userinfo: request failed", "status", status, "error", err.Error())
+	}
+	WriteError(w, err)
+}
+
+// get authenticates r and reads its user.
+func (h *Handler) get(r *http.Request) (*Principal, *User, error) {
+	p, err := h.auth.Authenticate(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := h.user(r.Context(), p.Subject)
+	return p, u, err
+}
+
+// user reads the user, mapping the store's errors.
+func (h *Handler) user(ctx context.Context, subject string) (*User, error) {
+	u, err := h.store.GetUser(ctx, subject)
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return nil, &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
+	case err != nil:
+		return nil, errServer(err)
+	}
+	return u, nil
+}
+
+// otpFields names the request fields of a channel's one-time code.
+type otpFields struct {
+	attr, token, code string
+	channel           string
+	badToken, badCode string
+	malformed         string
+}
+
+var otpChannels = []otpFields{
+	{"phone_number", "phone_number_otp_token", "phone_number_otp", ChannelSMS,
+		CodeBadPhoneNumberOTPToken, CodeBadPhoneNumberOTP, CodeMalformedPhoneNumber},
+	{"email", "email_otp_token", "email_otp", ChannelEmail,
+		CodeBadEmailOTPToken, CodeBadEmailOTP, CodeMalformedEmail},
+}
+
+// isOTPField reports whether name is one of the OTP request fields.
+func isOTPField(name string) bool {
+	for _, f := range otpChannels {
+		if name == f.token || name == f.code {
+			return true
+		}
+	}
+	return false
+}
+
+// patch runs the contract's checks in order and applies the change.
+func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *User, error) {
+	ctx := r.Context()
+	p, err := h.auth.Authenticate(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkContentType(r); err != nil {
+		return nil, nil, err
+	}
+	data, err := readBody(w, r, h.maxBody)
+	if err != nil {
+		return nil, nil, err
+	}
+	body, err := decodeObject(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	cur, err := h.user(ctx, p.Subject)
+	if err != nil {
+		return nil, nil, err
+	}
+
+	// 1. Unknown keys.
+	for name := range body {
+		if !h.registry.known(name) {
+			return nil, nil, errInvalidRequest(descUnknownAttributes)
+		}
+	}
+	// 2. Known but not writable, by the registry or for this client.
+	for name := range body {
+		if !h.mayWrite(ctx, p, name) {
+			return nil, nil, errInvalidRequest(descUnsupportedAttributes)
+		}
+	}
+	// 3. Email and phone: no null, and the code's fields come together.
+	verify := make([]otpFields, 0, 2)
+	for _, f := range otpChannels {
+		v, sent := body[f.attr]
+		if sent && v == nil {
+			return nil, nil, errBadRequest(CodeIllegalParameterValue, fmt.Sprintf("Invalid value for attribute %q.", f.attr))
+		}
+		_, hasToken := body[f.token]
+		_, hasCode := body[f.code]
+		switch {
+		case !sent && (hasToken || hasCode):
+			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", f.attr))
+		case !sent:
+			continue
+		case !hasToken && !hasCode && reflect.DeepEqual(v, cur.Attributes[f.attr]):
+			delete(body, f.attr) // the current value without a code: nothing to do
+			continue
+		case !hasToken:
+			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", f.token))
+		case !hasCode:
+			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", f.code))
+		}
+		verify = append(verify, f)
+	}
+	// 4 and 5. Every value against its rule.
+	body, err = h.registry.validate(body)
+	if err != nil {
+		return nil, nil, err
+	}
+	// If-Match, before any code is spent.
+	ifVersion, err := checkIfMatch(r, cur)
+	if err != nil {
+		return nil, nil, err
+	}
+	// 6. The codes.
+	for _, f := range verify {
+		if err := h.redeem(ctx, p, f, body); err != nil {
+			return nil, nil, err
+		}
+	}
+
+	up := Update{Subject: p.Subject, IfVersion: ifVersion, Set: map[string]any{}, Now: h.now()}
+	for name, v := range body {
+		switch {
+		case isOTPField(name):
+		case v == nil:
+			up.Remove = append(up.Remove, name)
+		default:
+			up.Set[name] = v
+		}
+	}
+	for _, f := range verify {
+		up.Set[f.attr+"_verified"] = true
+	}
+	slices.Sort(up.Remove)
+	if unchanged(cur, up) {
+		return p, cur, nil
+	}
+	// 7 and 8. One atomic write; the store enforces uniqueness.
+	next, err := h.store.UpdateUser(ctx, up)
+	switch {
+	case errors.Is(err, ErrDuplicateEmail):
+		return nil, nil, errBadRequest(CodeDuplicateEmail, "")
+	case errors.Is(err, ErrDuplicatePhoneNumber):
+		return nil, nil, errBadRequest(CodeDuplicatePhoneNumber, "")
+	case errors.Is(err, ErrVersionConflict):
+		return nil, nil, &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed, Description: descPreconditionFailed}
+	case errors.Is(err, ErrUserNotFound):
+		return nil, nil, &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
+	case err != nil:
+		return nil, nil, errServer(err)
+	}
+	if h.onUpdate != nil {
+		h.onUpdate(ctx, updateEvent(p, cur, up, next))
+	}
+	return p, next, nil
+}
+
+// mayWrite reports whether p may send the request field name.
+func (h *Handler) mayWrite(ctx context.Context, p *Principal, name string) bool {
+	if isOTPField(name) {
+		return true
+	}
+	if !h.registry.writable(name) {
+		return false
+	}
+	if h.otp == nil && (name == "email" || name == "phone_number") {
+		return false
+	}
+	return h.policy.Allow(ctx, p, Write, name)
+}
+
+// redeem spends the code of channel f; the new value is body[f.attr].
+func (h *Handler) redeem(ctx context.Context, p *Principal, f otpFields, body map[string]any) error {
+	target, _ := body[f.attr].(string)
+	token, _ := body[f.token].(string)
+	code, _ := body[f.code].(string)
+	err := h.otp.RedeemOTP(ctx, OTPCheck{Subject: p.Subject, Channel: f.channel, Target: target,
+		Purpose: PurposeUpdateUserinfo, Token: token, Code: code})
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrBadOTPToken):
+		return errBadRequest(f.badToken, "")
+	case errors.Is(err, ErrBadOTP):
+		return errBadRequest(f.badCode, "")
+	}
+	return errServer(err)
+}
+
+// checkIfMatch evaluates If-Match (RFC 9110 §13.1.1, strong comparison)
+// against the user's current version and returns the version that the
+// write must still find.
+func checkIfMatch(r *http.Request, cur *User) (uint64, error) {
+	values := r.Header.Values("If-Match")
+	if len(values) == 0 {
+		return 0, nil
+	}
+	current := etag(cur.Version)
+	for _, v := range values {
+		for _, tag := range strings.Split(v, ",") {
+			tag = strings.TrimSpace(tag)
+			if tag == "*" || tag == current {
+				return cur.Version, nil
+			}
+		}
+	}
+	return 0, &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed, Description: descPreconditionFailed}
+}
+
+// etag is the strong entity tag of a user version.
+func etag(version uint64) string {
+	return `"` + strconv.FormatUint(version, 10) + `"`
+}
+
+// unchanged reports whether applying up to u would change nothing.
+func unchanged(u *User, up Update) bool {
+	for _, name := range up.Remove {
+		if _, ok := u.Attributes[name]; ok {
+			return false
+		}
+	}
+	for name, v := range up.Set {
+		if !reflect.DeepEqual(u.Attributes[name], v) {
+			return false
+		}
+	}
+	return true
+}
+
+func updateEvent(p *Principal, before *User, up Update, after *User) UpdateEvent {
+	e := UpdateEvent{Subject: p.Subject, ClientID: p.ClientID, Set: maps.Clone(up.Set),
+		Removed: slices.Clone(up.Remove), Previous: map[string]any{}, Version: after.Version, At: after.UpdatedAt}
+	for _, name := range slices.Concat(slices.Collect(maps.Keys(up.Set)), up.Remove) {
+		if v, ok := before.Attributes[name]; ok {
+			e.Previous[name] = v
+		}
+	}
+	return e
+}
+
+// claims returns the claims of u that the policy releases to p.
+func (h *Handler) claims(ctx context.Context, p *Principal, u *User) map[string]any {
+	out := make(map[string]any, len(u.Attributes)+2)
+	for name, v := range u.Attributes {
+		if h.policy.Allow(ctx, p, Read, name) {
+			out[name] = v
+		}
+	}
+	if !u.UpdatedAt.IsZero() && h.policy.Allow(ctx, p, Read, "updated_at") {
+		out["updated_at"] = u.UpdatedAt.Unix()
+	}
+	out["sub"] = u.Subject
+	return out
+}
+
+// writeClaims writes the 200 response with u's released claims.
+func (h *Handler) writeClaims(w http.ResponseWriter, r *http.Request, p *Principal, u *User) {
+	data, err := json.Marshal(h.claims(r.Context(), p, u))
+	if err != nil {
+		h.writeError(w, r, errServer(err))
+		return
+	}
+	data = append(data, '\n')
+	hdr := w.Header()
+	hdr.Set("Content-Type", "application/json")
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Pragma", "no-cache")
+	hdr.Set("ETag", etag(u.Version))
+	hdr.Set("Content-Length", strconv.Itoa(len(data)))
+	w.WriteHeader(http.StatusOK)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(data)
+	}
+}
