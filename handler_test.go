@@ -115,7 +115,7 @@ var testAttributes = []Attribute{
 }
 
 func num(s string) *json.Number { n := json.Number(s); return &n }
-func ptr[T any](v T) *T       { return &v }
+func ptr[T any](v T) *T         { return &v }
 
 type harness struct {
 	h     *Handler
@@ -249,7 +249,7 @@ func TestPatchRejects(t *testing.T) {
 	}{
 		// Authentication.
 		{name: "no token", body: `{"nickname":"x"}`, wantStatus: 400, wantCode: "invalid_request",
-			wantDesc: "Bearer token not found in the request",
+			wantDesc:    "Bearer token not found in the request",
 			wantHeaders: map[string]string{"WWW-Authenticate": `Bearer error="invalid_request", error_description="Bearer token not found in the request", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`}},
 		{name: "bad token", token: "tok-forged", body: `{"nickname":"x"}`, wantStatus: 401, wantCode: "invalid_token",
 			wantDesc:    "Error decoding JWT",
