@@ -1,0 +1,392 @@
+package otp
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ciamkit/userinfo"
+)
+
+// Defaults of [Config].
+const (
+	DefaultTTL          = 5 * time.Minute
+	DefaultMaxAttempts  = 5
+	DefaultTargetLimit  = 5
+	DefaultSubjectLimit = 10
+	DefaultWindow       = 10 * time.Minute
+	DefaultPurgeEvery   = time.Minute
+	// MinKeyLen is the least length of Config.Key, in bytes.
+	MinKeyLen = 32
+)
+
+// AddressChecker checks email addresses and phone numbers with the rules of
+// PATCH /userinfo; *userinfo.Registry is one. Each method returns nil or,
+// for a bad address, an error: a *userinfo.Error (malformed_email,
+// malformed_phone_number) is answered as it is; any other error is answered
+// 400 malformed_email or malformed_phone_number.
+type AddressChecker interface {
+	CheckEmail(email string) error
+	CheckPhoneNumber(phone string) error
+}
+
+// Config configures a [Service]. Store, Sender, Addresses and Key are
+// required; every other zero field takes its default.
+type Config struct {
+	// Store keeps codes and send counters. Replicas MUST share one store
+	// (a SQL store); a MemoryStore serves one process only. Required.
+	Store Store
+	// Sender delivers codes and notices. Required.
+	Sender Sender
+	// Addresses checks the addresses codes are sent to, with the same rules
+	// as PATCH /userinfo: pass the handler's *userinfo.Registry. Required.
+	Addresses AddressChecker
+	// Key is the secret of the keyed hash (HMAC-SHA256) under which codes
+	// are stored, at least MinKeyLen random bytes ([GenerateKey],
+	// [LoadOrCreateKeyFile]). A 6-digit code has only a million values: a
+	// plain or salted hash of it is reversed in a moment by anyone who reads
+	// the store, and the key is what prevents that. Keep it out of the
+	// database. Every replica MUST use the same key, or codes issued by one
+	// fail on the others; changing it invalidates the codes in flight (at
+	// most TTL old). Required.
+	Key []byte
+	// TTL is the lifetime of a code. Default: DefaultTTL, 5 minutes.
+	TTL time.Duration
+	// MaxAttempts is how many times a code may be tried; after that many
+	// wrong codes its otp_token is dead. Default: DefaultMaxAttempts, 5.
+	MaxAttempts int
+	// TargetLimit is how many codes may be sent to one address (channel and
+	// target) within Window, for all users together. Default:
+	// DefaultTargetLimit, 5.
+	TargetLimit int
+	// SubjectLimit is how many codes one user may have sent within Window.
+	// Default: DefaultSubjectLimit, 10.
+	SubjectLimit int
+	// Window is the sliding window of TargetLimit and SubjectLimit.
+	// Default: DefaultWindow, 10 minutes.
+	Window time.Duration
+	// PurgeEvery is how often, at most, Send asks the store to purge expired
+	// records and counters (Store.Purge), inline. Negative: never; the
+	// embedding server then calls Service.Purge itself. Default:
+	// DefaultPurgeEvery, 1 minute.
+	PurgeEvery time.Duration
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+	// Logger receives failures and security events. Codes, otp_tokens and
+	// addresses are never logged. Default: slog.Default().
+	Logger *slog.Logger
+}
+
+// Service issues, delivers and redeems one-time codes. It implements
+// [userinfo.OTPVerifier]; its [Service.SendHandler] serves POST /otp/send.
+// It is safe for concurrent use, and any number of Services (replicas) may
+// share one Store and Key.
+type Service struct {
+	cfg  Config
+	k    keyer
+	rand io.Reader
+	log  *slog.Logger
+
+	mu     sync.Mutex
+	purged time.Time
+}
+
+var _ userinfo.OTPVerifier = (*Service)(nil)
+
+// New returns a Service of cfg, or an error when a required field is missing
+// or a field is out of range.
+func New(cfg Config) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("otp: Config.Store is required")
+	case cfg.Sender == nil:
+		return nil, errors.New("otp: Config.Sender is required")
+	case cfg.Addresses == nil:
+		return nil, errors.New("otp: Config.Addresses is required")
+	case len(cfg.Key) < MinKeyLen:
+		return nil, fmt.Errorf("otp: Config.Key must be at least %d bytes", MinKeyLen)
+	case cfg.TTL < 0, cfg.MaxAttempts < 0, cfg.TargetLimit < 0, cfg.SubjectLimit < 0, cfg.Window < 0:
+		return nil, errors.New("otp: Config durations and limits must not be negative")
+	}
+	cfg.Key = append([]byte(nil), cfg.Key...)
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.MaxAttempts == 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.TargetLimit == 0 {
+		cfg.TargetLimit = DefaultTargetLimit
+	}
+	if cfg.SubjectLimit == 0 {
+		cfg.SubjectLimit = DefaultSubjectLimit
+	}
+	if cfg.Window == 0 {
+		cfg.Window = DefaultWindow
+	}
+	if cfg.PurgeEvery == 0 {
+		cfg.PurgeEvery = DefaultPurgeEvery
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	return &Service{cfg: cfg, k: keyer{cfg.Key}, rand: rand.Reader, log: cfg.Logger}, nil
+}
+
+// now returns the time without its monotonic reading, as stores keep it.
+func (s *Service) now() time.Time { return s.cfg.Now().Round(0) }
+
+// Description of the 503 of a failed send, as the send-OTP API words it.
+const descSendFailed = "Failed to send OTP. Please try again later."
+
+// Send issues a code for subject to prove control of target, an email
+// address (channel userinfo.ChannelEmail) or a phone number
+// (userinfo.ChannelSMS), for purpose (userinfo.PurposeUpdateUserinfo), has
+// the Sender deliver it, and returns the otp_token that the code must be
+// presented with. It never looks at whether the address is taken.
+//
+// Errors are *userinfo.Error for the client: invalid_request for an unknown
+// channel or an empty purpose, malformed_email / malformed_phone_number for
+// an address that Config.Addresses refuses, 429 sms_rate_limit_exceeded /
+// email_rate_limit_exceeded with Retry-After when the subject or the address
+// had too many codes sent, 503 temporarily_unavailable when the Sender
+// failed (the code is then withdrawn). A store failure is returned as
+// another error (500 server_error).
+func (s *Service) Send(ctx context.Context, subject, channel, target, purpose string) (otpToken string, err error) {
+	if subject == "" {
+		return "", errors.New("otp: Send: empty subject")
+	}
+	if purpose == "" {
+		return "", userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "The usage is missing.")
+	}
+	if err := s.checkAddress(channel, target); err != nil {
+		return "", err
+	}
+	now := s.now()
+	// The subject first: a user refused for their own volume does not use
+	// up the target's allowance.
+	if err := s.throttle(ctx, "subject", subject, channel, now, s.cfg.SubjectLimit); err != nil {
+		return "", err
+	}
+	if err := s.throttle(ctx, "target:"+channel, normalizeTarget(channel, target), channel, now, s.cfg.TargetLimit); err != nil {
+		return "", err
+	}
+
+	token, raw, err := newToken(s.rand)
+	if err != nil {
+		return "", fmt.Errorf("otp: random token: %w", err)
+	}
+	code, err := newCode(s.rand)
+	if err != nil {
+		return "", fmt.Errorf("otp: random code: %w", err)
+	}
+	rec := Record{
+		ID:        recordID(raw),
+		Subject:   subject,
+		Channel:   channel,
+		Target:    target,
+		Purpose:   purpose,
+		ExpiresAt: now.Add(s.cfg.TTL).Truncate(time.Millisecond),
+	}
+	rec.CodeHash = s.k.codeHash(&rec, code)
+	if err := s.cfg.Store.Create(ctx, rec); err != nil {
+		return "", s.storeFailed(ctx, "create", err)
+	}
+	msg := Message{Kind: KindCode, Channel: channel, Target: target, Subject: subject, Purpose: purpose, Code: code, Token: token}
+	if err := s.cfg.Sender.Send(ctx, msg); err != nil {
+		err = &redactedError{err: err, secrets: []string{code, token}}
+		s.log.WarnContext(ctx, "otp: sender failed; code withdrawn", "channel", channel, "subject", subject, "err", err)
+		// Withdraw the code even when ctx is done: it was never delivered.
+		if _, derr := s.cfg.Store.Delete(context.WithoutCancel(ctx), rec.ID); derr != nil {
+			s.log.ErrorContext(ctx, "otp: store failed", "op", "delete", "err", derr)
+		}
+		return "", &userinfo.Error{Status: http.StatusServiceUnavailable, Code: userinfo.CodeTemporarilyUnavailable,
+			Description: descSendFailed, Err: err}
+	}
+	s.log.DebugContext(ctx, "otp: code sent", "channel", channel, "subject", subject, "purpose", purpose)
+	s.maybePurge(ctx, now)
+	return token, nil
+}
+
+// checkAddress checks target with Config.Addresses.
+func (s *Service) checkAddress(channel, target string) error {
+	var err error
+	var code string
+	switch channel {
+	case userinfo.ChannelEmail:
+		code = userinfo.CodeMalformedEmail
+		err = s.cfg.Addresses.CheckEmail(target)
+	case userinfo.ChannelSMS:
+		code = userinfo.CodeMalformedPhoneNumber
+		err = s.cfg.Addresses.CheckPhoneNumber(target)
+	default:
+		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "Unknown channel.")
+	}
+	if err == nil {
+		return nil
+	}
+	var e *userinfo.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return &userinfo.Error{Status: http.StatusBadRequest, Code: code, Err: err}
+}
+
+// throttle counts a send under (kind, value), or returns the 429.
+func (s *Service) throttle(ctx context.Context, kind, value, channel string, now time.Time, limit int) error {
+	ok, retry, err := s.cfg.Store.Throttle(ctx, s.k.throttleKey(kind, value), now, s.cfg.Window, limit)
+	if err != nil {
+		return s.storeFailed(ctx, "throttle", err)
+	}
+	if ok {
+		return nil
+	}
+	s.log.InfoContext(ctx, "otp: send throttled", "channel", channel, "limit", strings.SplitN(kind, ":", 2)[0])
+	code := userinfo.CodeSMSRateLimitExceeded
+	if channel == userinfo.ChannelEmail {
+		code = userinfo.CodeEmailRateLimitExceeded
+	}
+	secs := int64((retry + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	return &userinfo.Error{Status: http.StatusTooManyRequests, Code: code,
+		Description: "Too many codes were sent. Please try again later.",
+		Header:      http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}}
+}
+
+// storeFailed logs a store failure and returns it for a 500.
+func (s *Service) storeFailed(ctx context.Context, op string, err error) error {
+	s.log.ErrorContext(ctx, "otp: store failed", "op", op, "err", err)
+	return fmt.Errorf("otp: store %s: %w", op, err)
+}
+
+// maybePurge runs Store.Purge when Config.PurgeEvery has passed since the
+// last run of this Service.
+func (s *Service) maybePurge(ctx context.Context, now time.Time) {
+	if s.cfg.PurgeEvery < 0 {
+		return
+	}
+	s.mu.Lock()
+	due := s.purged.IsZero() || now.Sub(s.purged) >= s.cfg.PurgeEvery || now.Before(s.purged)
+	if due {
+		s.purged = now
+	}
+	s.mu.Unlock()
+	if due {
+		if err := s.cfg.Store.Purge(ctx, now); err != nil {
+			s.log.WarnContext(ctx, "otp: store purge failed", "err", err)
+		}
+	}
+}
+
+// Purge asks the store to remove expired records and counters. Send does it
+// on its own unless Config.PurgeEvery is negative.
+func (s *Service) Purge(ctx context.Context) error {
+	return s.cfg.Store.Purge(ctx, s.now())
+}
+
+// RedeemOTP implements [userinfo.OTPVerifier]. It returns nil when c.Code is
+// the code of c.Token and the token was issued to c.Subject for c.Channel,
+// c.Target (email addresses compared case-insensitively) and c.Purpose, is
+// not expired and not dead; the code is then spent, exactly once also under
+// concurrent calls on any replica. Otherwise it returns an error wrapping
+// userinfo.ErrBadOTPToken (unknown, malformed, expired, spent, dead, or
+// bound to something else) or userinfo.ErrBadOTP (wrong code), or a store
+// failure.
+//
+// Every call on a live token counts one attempt, whatever its outcome; the
+// code is compared (in constant time) only on attempts 1 … MaxAttempts, so
+// concurrent guesses are bounded too. The token dies with the MaxAttempts-th
+// wrong code.
+func (s *Service) RedeemOTP(ctx context.Context, c userinfo.OTPCheck) error {
+	raw, err := parseToken(c.Token)
+	if err != nil {
+		return fmt.Errorf("%w: malformed", userinfo.ErrBadOTPToken)
+	}
+	id := recordID(raw)
+	rec, err := s.cfg.Store.Attempt(ctx, id, s.now())
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: unknown, expired or spent", userinfo.ErrBadOTPToken)
+	}
+	if err != nil {
+		return s.storeFailed(ctx, "attempt", err)
+	}
+	if rec.Attempts > s.cfg.MaxAttempts {
+		return fmt.Errorf("%w: too many attempts", userinfo.ErrBadOTPToken)
+	}
+	if rec.Subject != c.Subject || rec.Channel != c.Channel || rec.Purpose != c.Purpose ||
+		normalizeTarget(rec.Channel, rec.Target) != normalizeTarget(c.Channel, c.Target) {
+		s.log.InfoContext(ctx, "otp: token presented for something it was not issued for",
+			"channel", c.Channel, "subject", c.Subject)
+		return fmt.Errorf("%w: issued for another user, channel, address or purpose", userinfo.ErrBadOTPToken)
+	}
+	if !wellFormedCode(c.Code) || !hmac.Equal(rec.CodeHash, s.k.codeHash(&rec, c.Code)) {
+		if rec.Attempts >= s.cfg.MaxAttempts {
+			s.log.InfoContext(ctx, "otp: token dead after too many wrong codes", "channel", rec.Channel, "subject", rec.Subject)
+			if _, err := s.cfg.Store.Delete(ctx, id); err != nil {
+				s.log.ErrorContext(ctx, "otp: store failed", "op", "delete", "err", err)
+			}
+		}
+		return userinfo.ErrBadOTP
+	}
+	deleted, err := s.cfg.Store.Delete(ctx, id)
+	if err != nil {
+		return s.storeFailed(ctx, "delete", err)
+	}
+	if !deleted {
+		return fmt.Errorf("%w: spent concurrently", userinfo.ErrBadOTPToken)
+	}
+	return nil
+}
+
+// NotifyChanged tells oldTarget, the address that subject's email address
+// (channel userinfo.ChannelEmail) or phone number (userinfo.ChannelSMS) had
+// before a change, that it was replaced: a [Message] of KindNotice through
+// the Sender, so that a hijacked session cannot move an account away
+// unnoticed. An empty oldTarget (there was none) sends nothing.
+//
+// Call it after the change is stored, e.g. from the handler's update hook;
+// a failure should be logged, not undo the change.
+func (s *Service) NotifyChanged(ctx context.Context, subject, channel, oldTarget string) error {
+	if oldTarget == "" {
+		return nil
+	}
+	err := s.cfg.Sender.Send(ctx, Message{Kind: KindNotice, Channel: channel, Target: oldTarget,
+		Subject: subject, Purpose: userinfo.PurposeUpdateUserinfo})
+	if err != nil {
+		s.log.WarnContext(ctx, "otp: notice failed", "channel", channel, "subject", subject, "err", err)
+	}
+	return err
+}
+
+// redactedError hides secrets from the text of a wrapped error, so that a
+// Sender that quotes its request in an error cannot leak a code to a log.
+type redactedError struct {
+	err     error
+	secrets []string
+}
+
+func (e *redactedError) Error() string {
+	msg := e.err.Error()
+	for _, s := range e.secrets {
+		if s != "" {
+			msg = strings.ReplaceAll(msg, s, "[REDACTED]")
+		}
+	}
+	return msg
+}
+
+func (e *redactedError) Unwrap() error { return e.err }
