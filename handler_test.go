@@ -126,7 +126,7 @@ type harness struct {
 	mu    sync.Mutex
 }
 
-func newHarness(t *testing.T, edit ...func(*Config)) *harness {
+func newHarness(t testing.TB, edit ...func(*Config)) *harness {
 	t.Helper()
 	hs := &harness{mem: NewMemoryStore(), otp: &fakeOTP{}}
 	hs.store = &failingStore{UserStore: hs.mem}
@@ -166,7 +166,7 @@ func newHarness(t *testing.T, edit ...func(*Config)) *harness {
 }
 
 // user returns the stored user u1 (or another).
-func (hs *harness) user(t *testing.T, sub string) *User {
+func (hs *harness) user(t testing.TB, sub string) *User {
 	t.Helper()
 	u, err := hs.mem.GetUser(context.Background(), sub)
 	if err != nil {
