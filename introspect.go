@@ -1,0 +1,222 @@
+package userinfo
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Defaults of [IntrospectionConfig].
+const (
+	DefaultIntrospectionCacheSize   = 10000
+	DefaultIntrospectionCacheMaxAge = time.Minute
+)
+
+// maxIntrospectionBytes bounds an introspection response.
+const maxIntrospectionBytes = 1 << 20
+
+// IntrospectionConfig configures [NewIntrospectionVerifier].
+type IntrospectionConfig struct {
+	// Endpoint is the authorization server's introspection endpoint
+	// (RFC 7662 §2). Required.
+	Endpoint string
+	// ClientID and ClientSecret authenticate this resource server to the
+	// endpoint with HTTP Basic (RFC 6749 §2.3.1). Required.
+	ClientID     string
+	ClientSecret string
+	// HTTPClient sends the requests. Default: a client with a 10-second
+	// timeout.
+	HTTPClient *http.Client
+
+	// Issuer, when set, must equal the response's "iss".
+	Issuer string
+	// Audience, when set, must share a value with the response's "aud".
+	Audience []string
+
+	// CacheSize is the most active results kept (keyed by the SHA-256 of
+	// the token); negative disables the cache. Default:
+	// DefaultIntrospectionCacheSize (10000).
+	CacheSize int
+	// CacheMaxAge is the longest an active result is reused; it is never
+	// reused past its "exp". A revoked token is honoured for at most this
+	// long. Default: DefaultIntrospectionCacheMaxAge (1 minute).
+	CacheMaxAge time.Duration
+
+	// Now is the clock. Default: time.Now.
+	Now func() time.Time
+}
+
+// IntrospectionVerifier is a [TokenVerifier] of opaque (reference) tokens:
+// it asks the authorization server's RFC 7662 introspection endpoint. A
+// response with "active": true, a "sub", an "exp" (when present) in the
+// future, and the configured "iss" and "aud", yields a principal whose
+// Claims are the response's members; anything else active-less wraps
+// [ErrInvalidToken]. When the endpoint cannot be reached, answers an HTTP
+// error or something that is not a JSON object, the error does not wrap
+// ErrInvalidToken (the [Authenticator] answers 503): a failure never lets a
+// token pass. Active results are cached, inactive ones are not.
+//
+// An IntrospectionVerifier is safe for concurrent use.
+type IntrospectionVerifier struct {
+	endpoint string
+	clientID string
+	secret   string
+	client   *http.Client
+	issuer   string
+	audience []string
+	maxAge   time.Duration
+	now      func() time.Time
+	cache    *lruCache // nil when disabled
+}
+
+// NewIntrospectionVerifier returns a verifier for cfg.
+func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, error) {
+	if err := checkFetchURL(cfg.Endpoint); err != nil {
+		return nil, fmt.Errorf("userinfo: IntrospectionConfig.Endpoint: %w", err)
+	}
+	if cfg.ClientID == "" {
+		return nil, errors.New("userinfo: IntrospectionConfig.ClientID is required")
+	}
+	v := &IntrospectionVerifier{
+		endpoint: cfg.Endpoint,
+		clientID: cfg.ClientID,
+		secret:   cfg.ClientSecret,
+		client:   cfg.HTTPClient,
+		issuer:   cfg.Issuer,
+		audience: slices.Clone(cfg.Audience),
+		maxAge:   cfg.CacheMaxAge,
+		now:      cfg.Now,
+	}
+	if v.client == nil {
+		v.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	if v.maxAge <= 0 {
+		v.maxAge = DefaultIntrospectionCacheMaxAge
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	switch {
+	case cfg.CacheSize == 0:
+		v.cache = newLRU(DefaultIntrospectionCacheSize)
+	case cfg.CacheSize > 0:
+		v.cache = newLRU(cfg.CacheSize)
+	}
+	return v, nil
+}
+
+var (
+	errTokenInactive = &tokenError{"the token is not active"}
+	errIntrospection = errors.New("userinfo: introspection failed")
+)
+
+// VerifyToken implements [TokenVerifier].
+func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (*Principal, error) {
+	key := sha256.Sum256([]byte(token))
+	now := v.now()
+	if v.cache != nil {
+		if p, ok := v.cache.get(key, now); ok {
+			return p.clone(), nil
+		}
+	}
+	claims, err := v.introspect(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	p, err := v.principal(claims, now)
+	if err != nil {
+		return nil, err
+	}
+	if v.cache != nil {
+		until := now.Add(v.maxAge)
+		if !p.Expiry.IsZero() && p.Expiry.Before(until) {
+			until = p.Expiry
+		}
+		if until.After(now) {
+			v.cache.put(key, p.clone(), until)
+		}
+	}
+	return p, nil
+}
+
+// introspect posts the token to the endpoint and returns the response's
+// members. Every error is an endpoint failure, never ErrInvalidToken.
+func (v *IntrospectionVerifier) introspect(ctx context.Context, token string) (map[string]any, error) {
+	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errIntrospection, err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	req.SetBasicAuth(url.QueryEscape(v.clientID), url.QueryEscape(v.secret))
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errIntrospection, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxIntrospectionBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errIntrospection, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("%w: status %d", errIntrospection, resp.StatusCode)
+	}
+	if len(body) > maxIntrospectionBytes {
+		return nil, fmt.Errorf("%w: response too large", errIntrospection)
+	}
+	var claims map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if err := dec.Decode(&claims); err != nil || claims == nil {
+		return nil, fmt.Errorf("%w: response is not a JSON object", errIntrospection)
+	}
+	return claims, nil
+}
+
+// principal checks an introspection response.
+func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) (*Principal, error) {
+	if active, _ := claims["active"].(bool); !active {
+		return nil, errTokenInactive
+	}
+	p := &Principal{Claims: claims}
+	if raw, ok := claims["exp"]; ok {
+		exp, ok := raw.(float64)
+		if !ok || exp <= 0 {
+			return nil, errTokenExpMissing
+		}
+		p.Expiry = numericDate(exp)
+		if !now.Before(p.Expiry) {
+			return nil, errTokenExpired
+		}
+	}
+	if raw, ok := claims["nbf"]; ok {
+		if nbf, ok := raw.(float64); !ok || numericDate(nbf).After(now) {
+			return nil, errTokenNotYetValid
+		}
+	}
+	if v.issuer != "" {
+		if iss, _ := claims["iss"].(string); iss != v.issuer {
+			return nil, errTokenIssuer
+		}
+	}
+	if len(v.audience) > 0 && !audienceMatches(v.audience, claims["aud"]) {
+		return nil, errTokenAudience
+	}
+	if p.Subject, _ = claims["sub"].(string); p.Subject == "" {
+		return nil, errTokenSubject
+	}
+	p.Scopes = appendScopes(appendScopes(nil, claims["scope"]), claims["scp"])
+	if p.ClientID, _ = claims["client_id"].(string); p.ClientID == "" {
+		p.ClientID, _ = claims["azp"].(string)
+	}
+	return p, nil
+}

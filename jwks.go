@@ -1,0 +1,277 @@
+package userinfo
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/lestrrat-go/httprc/v3"
+)
+
+// maxJWKSBytes bounds a fetched JWK Set or discovery document.
+const maxJWKSBytes = 1 << 20
+
+// RemoteKeySetConfig configures [NewRemoteKeySet]. Exactly one of URL and
+// Issuer is set.
+type RemoteKeySetConfig struct {
+	// URL is the address of the JWK Set, e.g. the "jwks_uri" of an OpenID
+	// provider.
+	URL string
+	// Issuer, instead of URL, is an OpenID provider's issuer identifier: the
+	// JWK Set's address is the "jwks_uri" of its discovery document,
+	// Issuer + "/.well-known/openid-configuration" (OpenID Connect Discovery
+	// 1.0 §4), whose "issuer" must equal Issuer.
+	Issuer string
+
+	// HTTPClient fetches the documents. Default: a client with a 10-second
+	// timeout.
+	HTTPClient *http.Client
+
+	// MinRefreshInterval and MaxRefreshInterval bound the interval of the
+	// background refresh, which otherwise follows the response's
+	// Cache-Control max-age or Expires. A failed fetch is retried after
+	// MinRefreshInterval. Defaults: 5 minutes and 24 hours.
+	MinRefreshInterval time.Duration
+	MaxRefreshInterval time.Duration
+
+	// RefreshCooldown is the least time between two refreshes triggered by
+	// a token whose "kid" is not in the set (a key rotated in before the
+	// background refresh saw it). Tokens with random key ids therefore cause
+	// at most one fetch per cooldown. Default: 1 minute.
+	RefreshCooldown time.Duration
+
+	// Now is the clock of the cooldown. Default: time.Now.
+	Now func() time.Time
+}
+
+// RemoteKeySet is a [KeySet] fetched over HTTP(S): fetched once at start,
+// refreshed in the background, refetched (at most once per cooldown, one
+// fetch shared by all waiting requests) when a token names an unknown key id.
+// When a fetch fails the last good set keeps serving; before any fetch has
+// succeeded, VerificationKeys returns an error wrapping [ErrNoKeySet].
+//
+// Its background goroutines end when the context given to [NewRemoteKeySet]
+// is done or Close is called.
+type RemoteKeySet struct {
+	url      string
+	ctx      context.Context
+	cancel   context.CancelFunc
+	ctrl     httprc.Controller
+	res      *httprc.ResourceBase[*keyIndex]
+	cooldown time.Duration
+	now      func() time.Time
+
+	mu        sync.Mutex
+	lastForce time.Time     // when the last refresh on an unknown kid began
+	inflight  chan struct{} // closed when the refresh in flight ends; nil if none
+	lastErr   error         // the error of the last forced refresh, if any
+}
+
+// NewRemoteKeySet starts a [RemoteKeySet]. With cfg.Issuer it first fetches
+// the discovery document (with ctx), and fails if that fails; the JWK Set
+// itself is fetched in the background, so a key server that is down at start
+// does not stop the embedding server from starting (its requests are answered
+// 503 until a fetch succeeds; [RemoteKeySet.Ready] waits for one).
+//
+// ctx owns the background refresh: when it is done, refreshing stops and the
+// last fetched set keeps serving.
+func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
+	if (cfg.URL == "") == (cfg.Issuer == "") {
+		return nil, errors.New("userinfo: RemoteKeySetConfig needs exactly one of URL and Issuer")
+	}
+	client := cfg.HTTPClient
+	if client == nil {
+		client = &http.Client{Timeout: 10 * time.Second}
+	}
+	minInterval, maxInterval := cfg.MinRefreshInterval, cfg.MaxRefreshInterval
+	if minInterval <= 0 {
+		minInterval = 5 * time.Minute
+	}
+	if maxInterval <= 0 {
+		maxInterval = 24 * time.Hour
+	}
+	if maxInterval < minInterval {
+		maxInterval = minInterval
+	}
+	cooldown := cfg.RefreshCooldown
+	if cooldown <= 0 {
+		cooldown = time.Minute
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+
+	jwksURL := cfg.URL
+	if cfg.Issuer != "" {
+		u, err := discoverJWKSURI(ctx, client, cfg.Issuer)
+		if err != nil {
+			return nil, err
+		}
+		jwksURL = u
+	}
+	if err := checkFetchURL(jwksURL); err != nil {
+		return nil, err
+	}
+
+	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transformKeySet),
+		httprc.WithHTTPClient(client), httprc.WithMinInterval(minInterval), httprc.WithMaxInterval(maxInterval))
+	if err != nil {
+		return nil, fmt.Errorf("userinfo: JWK set resource: %w", err)
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	ctrl, err := httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client)).Start(bctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("userinfo: start JWK set refresh: %w", err)
+	}
+	if err := ctrl.Add(bctx, res, httprc.WithWaitReady(false)); err != nil {
+		cancel()
+		return nil, fmt.Errorf("userinfo: register JWK set: %w", err)
+	}
+	return &RemoteKeySet{url: jwksURL, ctx: bctx, cancel: cancel, ctrl: ctrl, res: res, cooldown: cooldown, now: now}, nil
+}
+
+// transformKeySet turns a JWK Set response into a key index. An error keeps
+// the previous index.
+func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > maxJWKSBytes {
+		return nil, errors.New("userinfo: JWK set too large")
+	}
+	return parseKeySet(data)
+}
+
+// checkFetchURL accepts absolute http and https URLs.
+func checkFetchURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("userinfo: %q is not an http(s) URL", s)
+	}
+	return nil
+}
+
+// discoverJWKSURI fetches issuer's OpenID provider metadata and returns its
+// jwks_uri.
+func discoverJWKSURI(ctx context.Context, client *http.Client, issuer string) (string, error) {
+	if err := checkFetchURL(issuer); err != nil {
+		return "", err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", nil)
+	if err != nil {
+		return "", fmt.Errorf("userinfo: discovery: %w", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", fmt.Errorf("userinfo: discovery: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("userinfo: discovery: status %d", resp.StatusCode)
+	}
+	var meta struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&meta); err != nil {
+		return "", fmt.Errorf("userinfo: discovery: %w", err)
+	}
+	if meta.Issuer != issuer {
+		return "", fmt.Errorf("userinfo: discovery: issuer %q does not match %q", meta.Issuer, issuer)
+	}
+	if meta.JWKSURI == "" {
+		return "", errors.New("userinfo: discovery: no jwks_uri")
+	}
+	return meta.JWKSURI, nil
+}
+
+// URL returns the address of the JWK Set.
+func (s *RemoteKeySet) URL() string { return s.url }
+
+// Ready waits until the set has been fetched once, or ctx is done.
+func (s *RemoteKeySet) Ready(ctx context.Context) error {
+	if err := s.res.Ready(ctx); err != nil {
+		return fmt.Errorf("%w: %w", ErrNoKeySet, err)
+	}
+	return nil
+}
+
+// Close stops the background refresh. The last fetched set keeps serving.
+// Close is safe to call more than once.
+func (s *RemoteKeySet) Close() error {
+	s.cancel()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.ctrl.ShutdownContext(ctx)
+	return nil
+}
+
+// VerificationKeys implements [KeySet]. A kid not in the set triggers a
+// refetch unless one began less than the cooldown ago; the request waits for
+// that fetch (or its ctx) and is answered from whatever set is then current.
+func (s *RemoteKeySet) VerificationKeys(ctx context.Context, kid string) ([]VerificationKey, error) {
+	if ix := s.res.Resource(); ix != nil {
+		if keys := ix.lookup(kid); len(keys) > 0 {
+			return keys, nil
+		}
+	}
+	if err := s.refresh(ctx); err != nil {
+		return nil, err
+	}
+	ix := s.res.Resource()
+	if ix == nil {
+		s.mu.Lock()
+		cause := s.lastErr
+		s.mu.Unlock()
+		if cause == nil {
+			cause = errors.New("not fetched yet")
+		}
+		return nil, fmt.Errorf("%w: %s: %w", ErrNoKeySet, s.url, cause)
+	}
+	return ix.lookup(kid), nil
+}
+
+// refresh refetches the set unless the cooldown forbids it, sharing one fetch
+// among concurrent callers, and waits for it or for ctx.
+func (s *RemoteKeySet) refresh(ctx context.Context) error {
+	s.mu.Lock()
+	ch := s.inflight
+	if ch == nil {
+		now := s.now()
+		if d := now.Sub(s.lastForce); !s.lastForce.IsZero() && d >= 0 && d < s.cooldown {
+			s.mu.Unlock()
+			return nil
+		}
+		s.lastForce = now
+		ch = make(chan struct{})
+		s.inflight = ch
+		go func() {
+			// Detached from the request: one request giving up must not
+			// cancel the fetch the others wait for.
+			err := s.ctrl.Refresh(s.ctx, s.url)
+			s.mu.Lock()
+			s.lastErr = err
+			s.inflight = nil
+			s.mu.Unlock()
+			close(ch)
+		}()
+	}
+	s.mu.Unlock()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
