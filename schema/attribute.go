@@ -1,28 +1,229 @@
 package schema
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+)
 
 // Attribute describes one custom attribute of a registry, in the JSON form of
-// a registry file ({"attributes": [ … ]}).
+// a registry file ({"attributes": [ … ]}); [Parse] reads such a file.
+//
+// Every attribute is optional: a PATCH may set it, or remove it with null.
 type Attribute struct {
-	// Name is the claim name. It must not clash with a standard claim.
+	// Name is the claim name: 1 to 128 ASCII letters, digits, "_", ".", ":"
+	// or "-", starting with a letter or "_". It must not equal a standard
+	// claim or an OTP field of the request, nor another attribute's name,
+	// even when compared case-insensitively ("Email" is refused).
 	Name string `json:"name"`
-	// Type is "string", "integer", "number" or "boolean".
+	// Type is "string", "integer", "number" or "boolean". An integer is a
+	// JSON number without a fractional part within the range of int64; a
+	// number is an IEEE 754 double.
 	Type string `json:"type"`
-	// Pattern is a regular expression that the whole value must match.
+	// Pattern is a regular expression that the whole value must match; see
+	// the package documentation for the dialect. Strings only.
 	Pattern string `json:"pattern,omitempty"`
-	// Format is a JSON Schema format ("date", "email", "uri", …), asserted.
+	// Format is a JSON Schema format, asserted: "date", "date-time", "time",
+	// "duration", "email", "hostname", "ipv4", "ipv6", "uri",
+	// "uri-reference", "iri", "iri-reference", "uri-template", "uuid",
+	// "json-pointer", "relative-json-pointer" or "regex". Strings only.
 	Format string `json:"format,omitempty"`
-	// Enum lists the allowed values.
+	// Enum lists the allowed values, each of the attribute's type. In Go,
+	// integers and numbers may be given as any Go number or json.Number.
 	Enum []any `json:"enum,omitempty"`
-	// MinLength and MaxLength bound a string's length in characters.
+	// MinLength and MaxLength bound a string's length in characters
+	// (Unicode code points), not bytes.
 	MinLength *int `json:"min_length,omitempty"`
 	MaxLength *int `json:"max_length,omitempty"`
-	// Minimum and Maximum bound a number, inclusive.
+	// Minimum and Maximum bound an integer or a number, inclusive.
 	Minimum *json.Number `json:"minimum,omitempty"`
 	Maximum *json.Number `json:"maximum,omitempty"`
-	// Mutable, when false, makes the attribute read-only for PATCH. Default true.
+	// Mutable, when false, makes the attribute read-only for PATCH.
+	// Default: true.
 	Mutable *bool `json:"mutable,omitempty"`
 	// Description is a human description, copied into the schema.
 	Description string `json:"description,omitempty"`
+}
+
+// IsMutable reports whether a PATCH may change the attribute: Mutable is nil
+// or true.
+func (a Attribute) IsMutable() bool { return a.Mutable == nil || *a.Mutable }
+
+// Check reports whether a is a well-formed attribute on its own: a valid
+// name, a known type and format, a pattern that compiles, enum values of the
+// attribute's type, and bounds that make sense. [New] also checks names
+// against each other and the standard claims.
+func (a Attribute) Check() error {
+	_, err := a.node()
+	return err
+}
+
+// Formats lists the values that [Attribute.Format] accepts, sorted.
+func Formats() []string { return slices.Clone(formats) }
+
+var formats = []string{
+	"date", "date-time", "duration", "email", "hostname", "ipv4", "ipv6", "iri", "iri-reference",
+	"json-pointer", "regex", "relative-json-pointer", "time", "uri", "uri-reference", "uri-template", "uuid",
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
+
+// node returns the JSON Schema of a's value in a PATCH body.
+func (a Attribute) node() (*Node, error) {
+	if a.Name == "" {
+		return nil, errors.New("schema: an attribute has no name")
+	}
+	if !namePattern.MatchString(a.Name) {
+		return nil, fmt.Errorf("schema: attribute %q: a name is 1 to 128 ASCII letters, digits, '_', '.', ':' or '-', starting with a letter or '_'", a.Name)
+	}
+	errorf := func(format string, args ...any) error {
+		return fmt.Errorf("schema: attribute %q: "+format, append([]any{a.Name}, args...)...)
+	}
+	switch a.Type {
+	case "string", "integer", "number", "boolean":
+	default:
+		return nil, errorf("unknown type %q (want string, integer, number or boolean)", a.Type)
+	}
+	n := &Node{Description: a.Description, Type: nullable(a.Type, true)}
+	isString := a.Type == "string"
+	isNumber := a.Type == "integer" || a.Type == "number"
+	if !isString && (a.Pattern != "" || a.Format != "" || a.MinLength != nil || a.MaxLength != nil) {
+		return nil, errorf("pattern, format, min_length and max_length apply to strings only")
+	}
+	if !isNumber && (a.Minimum != nil || a.Maximum != nil) {
+		return nil, errorf("minimum and maximum apply to integers and numbers only")
+	}
+	if a.Pattern != "" {
+		if err := CheckPattern(a.Pattern); err != nil {
+			return nil, errorf("%v", err)
+		}
+		n.Pattern = Anchor(a.Pattern)
+	}
+	if a.Format != "" {
+		if _, ok := slices.BinarySearch(formats, a.Format); !ok {
+			return nil, errorf("unknown format %q", a.Format)
+		}
+		n.Format = a.Format
+	}
+	if a.MinLength != nil && *a.MinLength < 0 || a.MaxLength != nil && *a.MaxLength < 0 {
+		return nil, errorf("min_length and max_length must not be negative")
+	}
+	if a.MinLength != nil && a.MaxLength != nil && *a.MinLength > *a.MaxLength {
+		return nil, errorf("min_length %d is greater than max_length %d", *a.MinLength, *a.MaxLength)
+	}
+	n.MinLength, n.MaxLength = a.MinLength, a.MaxLength
+	for i, b := range []*json.Number{a.Minimum, a.Maximum} {
+		if b == nil {
+			continue
+		}
+		c, ok := canonical(a.Type, *b)
+		if !ok {
+			return nil, errorf("%s %q is not a valid %s", [2]string{"minimum", "maximum"}[i], b.String(), a.Type)
+		}
+		cn := c.(json.Number)
+		if i == 0 {
+			n.Minimum = &cn
+		} else {
+			n.Maximum = &cn
+		}
+	}
+	if n.Minimum != nil && n.Maximum != nil && greater(a.Type, *n.Minimum, *n.Maximum) {
+		return nil, errorf("minimum %s is greater than maximum %s", *n.Minimum, *n.Maximum)
+	}
+	if a.Enum != nil {
+		if len(a.Enum) == 0 {
+			return nil, errorf("enum is empty")
+		}
+		for _, v := range a.Enum {
+			c, ok := canonical(a.Type, v)
+			if !ok {
+				return nil, errorf("enum value %v is not a %s", v, a.Type)
+			}
+			if slices.Contains(n.Enum, c) {
+				return nil, errorf("enum value %v is listed twice", v)
+			}
+			n.Enum = append(n.Enum, c)
+		}
+		// null removes the attribute, so it is allowed too.
+		n.Enum = append(n.Enum, nil)
+	}
+	return n, nil
+}
+
+// canonical returns v as a value of JSON type typ in canonical form: a
+// string, a bool, or a canonical json.Number. Go numbers are accepted for
+// integer and number, so that registries built in Go may write Enum: []any{1, 2}.
+func canonical(typ string, v any) (any, bool) {
+	switch typ {
+	case "string":
+		s, ok := v.(string)
+		return s, ok
+	case "boolean":
+		b, ok := v.(bool)
+		return b, ok
+	case "integer", "number":
+		s, ok := numberString(v)
+		if !ok {
+			return nil, false
+		}
+		conv := CanonicalNumber
+		if typ == "integer" {
+			conv = CanonicalInteger
+		}
+		c, ok := conv(s)
+		if !ok {
+			return nil, false
+		}
+		return json.Number(c), true
+	}
+	return nil, false
+}
+
+// numberString returns the JSON literal of a number given as a json.Number or
+// a Go number.
+func numberString(v any) (string, bool) {
+	switch n := v.(type) {
+	case json.Number:
+		return string(n), true
+	case int:
+		return strconv.FormatInt(int64(n), 10), true
+	case int8:
+		return strconv.FormatInt(int64(n), 10), true
+	case int16:
+		return strconv.FormatInt(int64(n), 10), true
+	case int32:
+		return strconv.FormatInt(int64(n), 10), true
+	case int64:
+		return strconv.FormatInt(n, 10), true
+	case uint:
+		return strconv.FormatUint(uint64(n), 10), true
+	case uint8:
+		return strconv.FormatUint(uint64(n), 10), true
+	case uint16:
+		return strconv.FormatUint(uint64(n), 10), true
+	case uint32:
+		return strconv.FormatUint(uint64(n), 10), true
+	case uint64:
+		return strconv.FormatUint(n, 10), true
+	case float32:
+		return strconv.FormatFloat(float64(n), 'g', -1, 32), true
+	case float64:
+		return strconv.FormatFloat(n, 'g', -1, 64), true
+	}
+	return "", false
+}
+
+// greater reports whether the canonical number x is greater than y.
+func greater(typ string, x, y json.Number) bool {
+	if typ == "integer" {
+		a, _ := strconv.ParseInt(string(x), 10, 64)
+		b, _ := strconv.ParseInt(string(y), 10, 64)
+		return a > b
+	}
+	a, _ := strconv.ParseFloat(string(x), 64)
+	b, _ := strconv.ParseFloat(string(y), 64)
+	return a > b
 }

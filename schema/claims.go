@@ -1,0 +1,249 @@
+package schema
+
+import (
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // zoneinfo is checked against the embedded IANA database
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+	"golang.org/x/text/language"
+)
+
+// Phone number patterns for [Options.PhonePattern].
+const (
+	// PhoneMainlandChina is the seed's rule: an 11-digit mainland-China
+	// mobile number, such as 13612345678.
+	PhoneMainlandChina = `^1[3-9][0-9]{9}$`
+	// PhoneE164 is an E.164 number: "+", a country code not starting with 0,
+	// and 7 to 15 digits in all, such as +8613612345678.
+	PhoneE164 = `^\+[1-9][0-9]{6,14}$`
+)
+
+// Names of the OTP fields of a PATCH body.
+const (
+	EmailOTPToken       = "email_otp_token"
+	EmailOTP            = "email_otp"
+	PhoneNumberOTPToken = "phone_number_otp_token"
+	PhoneNumberOTP      = "phone_number_otp"
+)
+
+// Lengths, in characters, of the standard claims.
+const (
+	maxText      = 256  // names, nickname, gender, address lines
+	maxLongText  = 1024 // address.formatted, address.street_address
+	maxURL       = 2048 // profile, picture, website
+	maxEmail     = 254  // RFC 5321 §4.5.3.1.3
+	maxZoneinfo  = 64
+	maxLocale    = 64
+	maxOTP       = 256
+	textPattern  = `^[^\x00-\x1f\x7f-\x9f]*$`
+	linesPattern = `^[^\x00-\x09\x0b\x0c\x0e-\x1f\x7f-\x9f]*$` // also CR and LF
+)
+
+// Read-only standard claims.
+var readOnlyClaims = []string{"email_verified", "phone_number_verified", "sub", "updated_at"}
+
+// reservedNames are the names a custom attribute may not take: every standard
+// claim (OpenID Connect Core 1.0 §5.1) and the OTP fields.
+var reservedNames = []string{
+	"address", "birthdate", "email", EmailOTP, EmailOTPToken, "email_verified", "family_name", "gender",
+	"given_name", "locale", "middle_name", "name", "nickname", "phone_number", PhoneNumberOTP,
+	PhoneNumberOTPToken, "phone_number_verified", "picture", "preferred_username", "profile", "sub",
+	"updated_at", "website", "zoneinfo",
+}
+
+// addressMembers are the members of the address claim (OIDC Core §5.1.1);
+// the value says whether the member may hold line breaks.
+var addressMembers = map[string]bool{
+	"formatted": true, "street_address": true, "locality": false, "region": false, "postal_code": false,
+	"country": false,
+}
+
+// standardNodes returns the JSON Schemas of the writable standard claims and
+// the OTP fields, with their Go-side checks.
+func standardEntries(phonePattern string) map[string]*entry {
+	text := func(desc string) *entry {
+		return &entry{typ: "string", nullable: true, node: &Node{
+			Description: desc, Type: nullable("string", true), Pattern: textPattern, MaxLength: ptr(maxText),
+		}}
+	}
+	link := func(desc string) *entry {
+		return &entry{typ: "string", nullable: true, check: isHTTPURL, node: &Node{
+			Description: desc, Type: nullable("string", true), Format: "uri", MaxLength: ptr(maxURL),
+		}}
+	}
+	otp := func(desc string) *entry {
+		return &entry{typ: "string", kind: otpField, node: &Node{
+			Description: desc, Type: "string", MinLength: ptr(1), MaxLength: ptr(maxOTP), WriteOnly: true,
+		}}
+	}
+	addr := &Node{
+		Description:          "Preferred postal address (OpenID Connect Core 1.0 §5.1.1). It replaces the whole stored address.",
+		Type:                 nullable("object", true),
+		Properties:           map[string]*Node{},
+		AdditionalProperties: ptr(false),
+	}
+	for m, lines := range addressMembers {
+		n := &Node{Type: "string", Pattern: textPattern, MaxLength: ptr(maxText)}
+		if lines {
+			n.Pattern, n.MaxLength = linesPattern, ptr(maxLongText)
+		}
+		addr.Properties[m] = n
+	}
+	addr.Properties["formatted"].Description = "Full mailing address; lines are separated by \"\\n\" or \"\\r\\n\"."
+	addr.Properties["street_address"].Description = "Street address; lines are separated by \"\\n\" or \"\\r\\n\"."
+	addr.Properties["country"].Description = "Country name."
+	entries := map[string]*entry{
+		"name":               text("Full name."),
+		"given_name":         text("Given name(s) or first name(s)."),
+		"family_name":        text("Surname(s) or last name(s)."),
+		"middle_name":        text("Middle name(s)."),
+		"nickname":           text("Casual name."),
+		"preferred_username": text("Shorthand name by which the user wishes to be referred to."),
+		"gender":             text(`Gender: "female", "male" or another value.`),
+		"profile":            link("Profile page URL: an absolute http or https URL."),
+		"picture":            link("Profile picture URL: an absolute http or https URL."),
+		"website":            link("Web page or blog URL: an absolute http or https URL."),
+		"birthdate": {typ: "string", nullable: true, check: isBirthdate, node: &Node{
+			Description: "Birthday: YYYY-MM-DD, 0000-MM-DD when the year is withheld, or YYYY alone; a real calendar date.",
+			Type:        nullable("string", true),
+			Pattern:     `^[0-9]{4}(?:-[0-9]{2}-[0-9]{2})?$`,
+		}},
+		"zoneinfo": {typ: "string", nullable: true, check: isZoneinfo, node: &Node{
+			Description: "Time zone: a name of the IANA time zone database, such as Asia/Shanghai or Europe/Paris.",
+			Type:        nullable("string", true),
+			Pattern:     `^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$`,
+			MaxLength:   ptr(maxZoneinfo),
+		}},
+		"locale": {typ: "string", nullable: true, check: isLocale, node: &Node{
+			Description: "Locale: a BCP 47 language tag with hyphens, such as zh-CN or en-US.",
+			Type:        nullable("string", true),
+			Pattern:     `^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$`,
+			MaxLength:   ptr(maxLocale),
+		}},
+		"email": {typ: "string", check: isEmail, node: &Node{
+			Description: "Email address. Changing it requires email_otp_token and email_otp; it cannot be removed.",
+			Type:        "string",
+			Format:      "email",
+			MaxLength:   ptr(maxEmail),
+		}},
+		"phone_number": {typ: "string", node: &Node{
+			Description: "Mobile number. Changing it requires phone_number_otp_token and phone_number_otp; it cannot be removed.",
+			Type:        "string",
+			Pattern:     phonePattern,
+		}},
+		"address":           {typ: "object", nullable: true, node: addr},
+		EmailOTPToken:       otp("The otp_token returned when the email verification code was sent."),
+		EmailOTP:            otp("The verification code received by email."),
+		PhoneNumberOTPToken: otp("The otp_token returned when the SMS verification code was sent."),
+		PhoneNumberOTP:      otp("The verification code received by SMS."),
+	}
+	for _, e := range entries {
+		if e.kind == 0 {
+			e.kind = writable
+		}
+	}
+	for _, name := range readOnlyClaims {
+		entries[name] = &entry{kind: readOnly}
+	}
+	return entries
+}
+
+// validate is the validator of the email address rule; it is safe for
+// concurrent use.
+var validate = sync.OnceValue(func() *validator.Validate { return validator.New() })
+
+// isEmail reports whether s is an email address by validator/v10's "email"
+// rule, in at most 254 characters.
+func isEmail(s string) bool {
+	return utf8.RuneCountInString(s) <= maxEmail && validate().Var(s, "email") == nil
+}
+
+// isHTTPURL reports whether s is an absolute http or https URL with a host.
+func isHTTPURL(s string) bool {
+	if validate().Var(s, "http_url") != nil {
+		return false
+	}
+	u, err := url.Parse(s)
+	return err == nil && u.Host != ""
+}
+
+// isBirthdate reports whether s is an OIDC birthdate: a real date
+// YYYY-MM-DD, 0000-MM-DD (year withheld; February 29 allowed) or YYYY other
+// than 0000.
+func isBirthdate(s string) bool {
+	switch len(s) {
+	case 4:
+		if s == "0000" {
+			return false
+		}
+		for i := range 4 {
+			if s[i] < '0' || s[i] > '9' {
+				return false
+			}
+		}
+		return true
+	case 10:
+		// Year 0000 is a leap year in the proleptic Gregorian calendar,
+		// so 0000-02-29 is accepted, as a withheld year should allow.
+		_, err := time.Parse(time.DateOnly, s)
+		return err == nil
+	}
+	return false
+}
+
+var zonePattern = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$`)
+
+// knownZones caches the time zone names found valid; it holds at most the
+// few hundred names of the database, never request input that failed.
+var knownZones sync.Map
+
+// isZoneinfo reports whether s names a zone of the IANA time zone database.
+// "Local", "", relative paths and the database's auxiliary files are refused.
+func isZoneinfo(s string) bool {
+	if _, ok := knownZones.Load(s); ok {
+		return true
+	}
+	if len(s) > maxZoneinfo || !zonePattern.MatchString(s) {
+		return false
+	}
+	switch first, _, _ := strings.Cut(s, "/"); first {
+	case "Local", "localtime", "posix", "posixrules", "right", "Factory":
+		return false
+	}
+	if _, err := time.LoadLocation(s); err != nil {
+		return false
+	}
+	knownZones.Store(s, struct{}{})
+	return true
+}
+
+var localePattern = regexp.MustCompile(`^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$`)
+
+// isLocale reports whether s is a well-formed and valid BCP 47 language tag
+// written with hyphens (OIDC Core §5.1); "en_US" is refused.
+func isLocale(s string) bool {
+	if len(s) > maxLocale || !localePattern.MatchString(s) {
+		return false
+	}
+	_, err := language.Parse(s)
+	return err == nil
+}
+
+// hasControl reports whether s holds a control character (Unicode Cc: C0, DEL
+// or C1); with lines, CR and LF are allowed.
+func hasControl(s string, lines bool) bool {
+	for _, r := range s {
+		if r < 0x20 || r >= 0x7f && r <= 0x9f {
+			if lines && (r == '\n' || r == '\r') {
+				continue
+			}
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,24 @@
+// Package schema describes the attributes of a user for PATCH /userinfo: the
+// standard claims of OpenID Connect Core 1.0 §5.1, the one-time-password
+// fields of the request, and a server's custom attributes. From them it
+// generates one JSON Schema (draft 2020-12) of a PATCH body, compiles it once
+// with github.com/santhosh-tekuri/jsonschema/v5, and validates request values
+// with it and with the Go checks that JSON Schema cannot express (an IANA
+// time zone, a BCP 47 language tag, a calendar date, an absolute http(s) URL).
+//
+// The package userinfo wraps a [Set] in its Registry and turns the errors of
+// [Set.Validate] into the responses of the API; most programs use that and
+// only load a registry file here with [Parse].
+//
+// # Regular expressions
+//
+// JSON Schema patterns are ECMA-262 regular expressions; this package compiles
+// them with Go's regexp (RE2). A registry pattern must compile with Go's
+// regexp, and constructs that ECMA-262 does not know (inline flags such as
+// (?i), \A, \z, \Q…\E, (?P<name>…), [[:alpha:]], \pL, \x{…}) are refused so
+// that other validators of the published schema read the pattern the same
+// way. A pattern must match the whole value: the generated schema anchors it
+// as ^(?:pattern)$ unless it is already anchored at both ends. Two differences
+// remain and are accepted: \s and "." treat a few Unicode line and space
+// characters differently in the two dialects.
+package schema

@@ -1,0 +1,173 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+)
+
+// MaxRegistrySize is the largest registry file that [Parse] reads.
+const MaxRegistrySize = 1 << 20
+
+// maxDepth bounds the nesting of a registry file; a valid one needs 4.
+const maxDepth = 32
+
+var attributeKeys = []string{
+	"description", "enum", "format", "max_length", "maximum", "min_length", "minimum", "mutable", "name",
+	"pattern", "type",
+}
+
+// Parse reads a registry file, {"attributes": [ … ]} with one object per
+// [Attribute], and checks the attributes as [New] does.
+//
+// Parsing is strict: the input must be one JSON object of at most
+// [MaxRegistrySize] bytes with no trailing data; member names match exactly
+// (encoding/json would accept "NAME" for "name"; Parse does not); unknown and
+// duplicated members are errors, and so is a missing "attributes" member. A
+// null member counts as absent. Numbers keep their exact literal.
+func Parse(r io.Reader) ([]Attribute, error) {
+	data, err := io.ReadAll(io.LimitReader(r, MaxRegistrySize+1))
+	if err != nil {
+		return nil, fmt.Errorf("schema: reading the registry: %w", err)
+	}
+	if len(data) > MaxRegistrySize {
+		return nil, fmt.Errorf("schema: the registry is larger than %d bytes", MaxRegistrySize)
+	}
+	if err := checkJSON(data); err != nil {
+		return nil, fmt.Errorf("schema: the registry is not valid: %w", err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(data, &top); err != nil {
+		return nil, fmt.Errorf("schema: the registry is not a JSON object: %w", err)
+	}
+	for k := range top {
+		if k != "attributes" {
+			return nil, fmt.Errorf("schema: the registry has an unknown member %q", k)
+		}
+	}
+	raw, ok := top["attributes"]
+	if !ok {
+		return nil, errors.New(`schema: the registry has no "attributes" member`)
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, fmt.Errorf(`schema: "attributes" is not an array: %w`, err)
+	}
+	attrs := make([]Attribute, 0, len(items))
+	for i, item := range items {
+		a, err := parseAttribute(item)
+		if err != nil {
+			return nil, fmt.Errorf("schema: attributes[%d]: %w", i, err)
+		}
+		attrs = append(attrs, a)
+	}
+	if err := checkCustom(attrs); err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+func parseAttribute(item json.RawMessage) (Attribute, error) {
+	var a Attribute
+	var members map[string]json.RawMessage
+	if err := json.Unmarshal(item, &members); err != nil || members == nil {
+		return a, errors.New("not a JSON object")
+	}
+	for k := range members {
+		if _, ok := slices.BinarySearch(attributeKeys, k); !ok {
+			return a, fmt.Errorf("unknown member %q", k)
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(item))
+	dec.UseNumber()
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&a); err != nil {
+		return a, err
+	}
+	return a, nil
+}
+
+// checkJSON reports whether data is exactly one JSON value without duplicated
+// object members, nested at most maxDepth deep. It walks the tokens without
+// recursion.
+func checkJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	type frame struct {
+		object    bool
+		expectKey bool
+		keys      map[string]struct{}
+	}
+	var stack []*frame
+	values := 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		var top *frame
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top != nil && top.object && top.expectKey {
+			key := tok.(string) // the decoder only returns strings in key position
+			if _, dup := top.keys[key]; dup {
+				return fmt.Errorf("member %q is duplicated", key)
+			}
+			top.keys[key] = struct{}{}
+			top.expectKey = false
+			continue
+		}
+		if top == nil {
+			values++
+			if values > 1 {
+				return errors.New("trailing data after the JSON value")
+			}
+		} else if top.object {
+			top.expectKey = true
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if len(stack) >= maxDepth {
+				return errors.New("nested too deeply")
+			}
+			stack = append(stack, &frame{object: d == '{', expectKey: d == '{', keys: map[string]struct{}{}})
+		}
+	}
+	if values == 0 {
+		return errors.New("empty input")
+	}
+	return nil
+}
+
+// checkCustom checks each attribute and their names against each other, the
+// standard claims and the OTP fields, case-insensitively.
+func checkCustom(attrs []Attribute) error {
+	seen := make(map[string]string, len(attrs))
+	for i, a := range attrs {
+		if err := a.Check(); err != nil {
+			return fmt.Errorf("schema: attributes[%d]: %w", i, err)
+		}
+		folded := strings.ToLower(a.Name)
+		for _, s := range reservedNames {
+			if strings.EqualFold(s, a.Name) {
+				return fmt.Errorf("schema: attribute %q clashes with the standard name %q", a.Name, s)
+			}
+		}
+		if prev, dup := seen[folded]; dup {
+			return fmt.Errorf("schema: attribute %q is defined twice (also as %q)", a.Name, prev)
+		}
+		seen[folded] = a.Name
+	}
+	return nil
+}

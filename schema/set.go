@@ -1,0 +1,339 @@
+package schema
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+// Errors of [Set.Validate], each wrapped in an [*AttributeError] that names
+// the attribute.
+var (
+	// ErrUnknown: the name is neither a standard claim, a custom attribute
+	// nor an OTP field.
+	ErrUnknown = errors.New("unknown attribute")
+	// ErrNotWritable: the attribute is read-only.
+	ErrNotWritable = errors.New("attribute not writable")
+	// ErrMalformedPhoneNumber: phone_number breaks the phone rule.
+	ErrMalformedPhoneNumber = errors.New("malformed phone number")
+	// ErrMalformedEmail: email is not an email address.
+	ErrMalformedEmail = errors.New("malformed email address")
+	// ErrInvalidValue: any other value breaks its rule.
+	ErrInvalidValue = errors.New("invalid value")
+)
+
+// AttributeError is the error of [Set.Validate]: Err, one of the Err…
+// variables, applies to the attribute Name. It never holds the value.
+type AttributeError struct {
+	Name string
+	Err  error
+}
+
+// Error returns the attribute and the error.
+func (e *AttributeError) Error() string {
+	return fmt.Sprintf("schema: attribute %q: %v", e.Name, e.Err)
+}
+
+// Unwrap returns Err.
+func (e *AttributeError) Unwrap() error { return e.Err }
+
+type kind uint8
+
+const (
+	readOnly kind = iota + 1
+	writable
+	otpField
+)
+
+// entry is one attribute of a Set.
+type entry struct {
+	kind     kind
+	typ      string // string, integer, number, boolean or object
+	nullable bool   // null (remove) is allowed
+	// check is the Go-side rule of a standard string claim, or nil.
+	check func(string) bool
+	// node is the JSON Schema of the value (nil for read-only attributes),
+	// sch its compiled form.
+	node *Node
+	sch  *jsonschema.Schema
+}
+
+// Options configures [New].
+type Options struct {
+	// PhonePattern is the anchored regular expression that phone_number
+	// must match. Default: [PhoneMainlandChina].
+	PhonePattern string
+	// Custom lists the custom attributes.
+	Custom []Attribute
+}
+
+// Set is a compiled set of attributes: the standard claims, the OTP fields
+// and the custom attributes, the JSON Schema of a PATCH body generated from
+// them, and its compiled form. It is immutable and safe for concurrent use.
+type Set struct {
+	entries map[string]*entry
+	names   []string // attribute names, sorted; no OTP fields
+	phone   *jsonschema.Schema
+	root    *jsonschema.Schema
+	doc     []byte
+}
+
+// New returns the Set of the standard claims and opts.Custom. It checks the
+// custom attributes as [Parse] does, generates the JSON Schema and compiles it
+// once; a bad registry is an error here, never a failure on a request.
+func New(opts Options) (*Set, error) {
+	phone := opts.PhonePattern
+	if phone == "" {
+		phone = PhoneMainlandChina
+	}
+	if err := CheckPattern(phone); err != nil {
+		return nil, fmt.Errorf("schema: phone rule: %w", err)
+	}
+	phone = Anchor(phone)
+	if err := checkCustom(opts.Custom); err != nil {
+		return nil, err
+	}
+	entries := standardEntries(phone)
+	for _, a := range opts.Custom {
+		n, err := a.node()
+		if err != nil {
+			return nil, err // unreachable: checkCustom checked it
+		}
+		e := &entry{kind: readOnly, typ: a.Type, nullable: true}
+		if a.IsMutable() {
+			e.kind, e.node = writable, n
+		}
+		entries[a.Name] = e
+	}
+	s := &Set{entries: entries}
+	for name, e := range entries {
+		if e.kind != otpField {
+			s.names = append(s.names, name)
+		}
+	}
+	slices.Sort(s.names)
+
+	doc := s.document()
+	var err error
+	if s.doc, err = json.MarshalIndent(doc, "", "  "); err != nil {
+		return nil, fmt.Errorf("schema: generating the schema: %w", err)
+	}
+	s.doc = append(s.doc, '\n')
+	if s.root, err = compile(s.doc); err != nil {
+		return nil, err
+	}
+	for name, e := range entries {
+		if e.node == nil {
+			continue
+		}
+		if e.sch = s.root.Properties[name]; e.sch == nil {
+			return nil, fmt.Errorf("schema: attribute %q missing from the compiled schema", name)
+		}
+	}
+	s.phone = entries["phone_number"].sch
+	return s, nil
+}
+
+// document builds the JSON Schema of a PATCH body.
+func (s *Set) document() *Node {
+	doc := &Node{
+		Schema: Draft,
+		Title:  "PATCH /userinfo request body",
+		Description: "The attributes to change, with the OTP fields that confirm a new email address or phone number. " +
+			"null removes an optional attribute. String values must not contain control characters " +
+			"(line breaks are allowed only in address.formatted and address.street_address). " +
+			"Read-only attributes (sub, email_verified, phone_number_verified, updated_at and immutable custom attributes) are not listed and are refused.",
+		Type:                 "object",
+		Properties:           map[string]*Node{},
+		AdditionalProperties: ptr(false),
+		DependentRequired: map[string][]string{
+			"email":             {EmailOTPToken, EmailOTP},
+			EmailOTPToken:       {"email", EmailOTP},
+			EmailOTP:            {"email", EmailOTPToken},
+			"phone_number":      {PhoneNumberOTPToken, PhoneNumberOTP},
+			PhoneNumberOTPToken: {"phone_number", PhoneNumberOTP},
+			PhoneNumberOTP:      {"phone_number", PhoneNumberOTPToken},
+		},
+	}
+	for name, e := range s.entries {
+		if e.node != nil {
+			doc.Properties[name] = e.node
+		}
+	}
+	return doc
+}
+
+// schemaURL names the generated schema inside the compiler; nothing is loaded
+// from it.
+const schemaURL = "urn:ciamkit:userinfo:patch"
+
+// compile compiles doc with format assertion on, the email format bound to
+// the same rule as the email claim, and external loading off. The compiler is
+// local: no global of the jsonschema package is changed.
+func compile(doc []byte) (sch *jsonschema.Schema, err error) {
+	defer func() {
+		// jsonschema panics on a few malformed inputs (regexp.MustCompile);
+		// the patterns were checked, but a panic must never escape.
+		if p := recover(); p != nil {
+			sch, err = nil, fmt.Errorf("schema: compiling the schema: %v", p)
+		}
+	}()
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft2020
+	c.AssertFormat = true
+	c.LoadURL = func(u string) (io.ReadCloser, error) {
+		return nil, fmt.Errorf("schema: no external schema may be loaded (%s)", u)
+	}
+	c.Formats["email"] = func(v any) bool {
+		s, ok := v.(string)
+		return !ok || isEmail(s)
+	}
+	if err := c.AddResource(schemaURL, bytes.NewReader(doc)); err != nil {
+		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
+	}
+	sch, err = c.Compile(schemaURL)
+	if err != nil {
+		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
+	}
+	return sch, nil
+}
+
+// JSON returns the generated JSON Schema (draft 2020-12) of a PATCH body,
+// indented, with a final newline. The same Set always returns the same
+// bytes; the caller may modify the returned slice.
+func (s *Set) JSON() []byte { return bytes.Clone(s.doc) }
+
+// Names returns the names of the attributes, standard and custom, read-only
+// or not, sorted. The OTP fields are not attributes and are not listed.
+func (s *Set) Names() []string { return slices.Clone(s.names) }
+
+// Known reports whether name is exactly a standard claim, a custom attribute
+// or an OTP field.
+func (s *Set) Known(name string) bool { return s.entries[name] != nil }
+
+// Writable reports whether a PATCH may send name: a known name other than
+// sub, email_verified, phone_number_verified, updated_at and the immutable
+// custom attributes. OTP fields are writable.
+func (s *Set) Writable(name string) bool {
+	e := s.entries[name]
+	return e != nil && e.kind != readOnly
+}
+
+// CheckEmail reports whether addr is a valid email address, by the rule of
+// the email claim.
+func (s *Set) CheckEmail(addr string) bool {
+	return !hasControl(addr, false) && isEmail(addr)
+}
+
+// CheckPhoneNumber reports whether number satisfies the phone rule.
+func (s *Set) CheckPhoneNumber(number string) bool {
+	return !hasControl(number, false) && s.phone.Validate(number) == nil
+}
+
+// Validate checks a PATCH body decoded with json.Decoder.UseNumber (values
+// string, bool, json.Number, nil, map[string]any, []any) and returns it
+// normalised: integers and numbers in canonical form, the address copied.
+// nil values (null: remove the attribute) are kept.
+//
+// The first failure answers, as an [*AttributeError]: an unknown name
+// (ErrUnknown), then a read-only one (ErrNotWritable), then null for email
+// or phone_number (ErrInvalidValue), all in sorted order; then a phone_number
+// that breaks the phone rule (ErrMalformedPhoneNumber); then an invalid email
+// (ErrMalformedEmail); then the first attribute, in sorted order, whose value
+// breaks its rule (ErrInvalidValue). Whether the OTP fields come in pairs
+// with email and phone_number is not checked here: it depends on the user's
+// current values.
+func (s *Set) Validate(body map[string]any) (map[string]any, error) {
+	keys := slices.Sorted(maps.Keys(body))
+	for _, k := range keys {
+		if !s.Known(k) {
+			return nil, &AttributeError{Name: k, Err: ErrUnknown}
+		}
+	}
+	for _, k := range keys {
+		if !s.Writable(k) {
+			return nil, &AttributeError{Name: k, Err: ErrNotWritable}
+		}
+	}
+	for _, k := range []string{"email", "phone_number"} {
+		if v, ok := body[k]; ok && v == nil {
+			return nil, &AttributeError{Name: k, Err: ErrInvalidValue}
+		}
+	}
+	if v, ok := body["phone_number"]; ok {
+		if n, ok := v.(string); !ok || !s.CheckPhoneNumber(n) {
+			return nil, &AttributeError{Name: "phone_number", Err: ErrMalformedPhoneNumber}
+		}
+	}
+	if v, ok := body["email"]; ok {
+		if a, ok := v.(string); !ok || !s.CheckEmail(a) || s.entries["email"].sch.Validate(a) != nil {
+			return nil, &AttributeError{Name: "email", Err: ErrMalformedEmail}
+		}
+	}
+	out := make(map[string]any, len(body))
+	for _, k := range keys {
+		v, ok := s.value(s.entries[k], body[k])
+		if !ok {
+			return nil, &AttributeError{Name: k, Err: ErrInvalidValue}
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+// value normalises and checks one value of e.
+func (s *Set) value(e *entry, v any) (any, bool) {
+	if v == nil {
+		return nil, e.nullable
+	}
+	var out any
+	switch e.typ {
+	case "string":
+		str, ok := v.(string)
+		if !ok || hasControl(str, false) || e.check != nil && !e.check(str) {
+			return nil, false
+		}
+		out = str
+	case "integer", "number":
+		n, ok := v.(json.Number)
+		if !ok {
+			return nil, false
+		}
+		if out, ok = canonical(e.typ, n); !ok {
+			return nil, false
+		}
+	case "boolean":
+		b, ok := v.(bool)
+		if !ok {
+			return nil, false
+		}
+		out = b
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		c := make(map[string]any, len(m))
+		for k, mv := range m {
+			lines, known := addressMembers[k]
+			str, ok := mv.(string)
+			if !known || !ok || hasControl(str, lines) {
+				return nil, false
+			}
+			c[k] = str
+		}
+		out = c
+	default:
+		return nil, false
+	}
+	if e.sch.Validate(out) != nil {
+		return nil, false
+	}
+	return out, true
+}
