@@ -82,7 +82,7 @@ type Config struct {
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 	// Logger receives failures and security events. Codes, otp_tokens and
-	// addresses are never logged. Default: slog.Default().
+	// addresses are never logged. Default: no logging.
 	Logger *slog.Logger
 }
 
@@ -140,7 +140,7 @@ func New(cfg Config) (*Service, error) {
 		cfg.Now = time.Now
 	}
 	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg, k: keyer{cfg.Key}, rand: rand.Reader, log: cfg.Logger}, nil
 }
@@ -161,7 +161,8 @@ const descSendFailed = "Failed to send OTP. Please try again later."
 // channel or an empty purpose, malformed_email / malformed_phone_number for
 // an address that Config.Addresses refuses, 429 sms_rate_limit_exceeded /
 // email_rate_limit_exceeded with Retry-After when the subject or the address
-// had too many codes sent, 503 temporarily_unavailable when the Sender
+// had too many codes sent (a request refused for the address still counts
+// towards the subject's limit), 503 temporarily_unavailable when the Sender
 // failed (the code is then withdrawn). A store failure is returned as
 // another error (500 server_error).
 func (s *Service) Send(ctx context.Context, subject, channel, target, purpose string) (otpToken string, err error) {
@@ -175,8 +176,10 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 		return "", err
 	}
 	now := s.now()
-	// The subject first: a user refused for their own volume does not use
-	// up the target's allowance.
+	// The subject first, and each counts on its own: a request refused for
+	// the target's volume still counts for the user who made it, but one
+	// refused for the user's volume does not use up the allowance of the
+	// target, whose owner may be someone else.
 	if err := s.throttle(ctx, "subject", subject, channel, now, s.cfg.SubjectLimit); err != nil {
 		return "", err
 	}
@@ -370,6 +373,33 @@ func (s *Service) NotifyChanged(ctx context.Context, subject, channel, oldTarget
 		s.log.WarnContext(ctx, "otp: notice failed", "channel", channel, "subject", subject, "err", err)
 	}
 	return err
+}
+
+// NotifyOnUpdate notifies the previous email address and phone number of a
+// user when a change replaced them (see [Service.NotifyChanged]); it has the
+// signature of userinfo.Config.OnUpdate, so a server wires it as
+//
+//	OnUpdate: svc.NotifyOnUpdate,
+//
+// or calls it from its own hook. An address set to the value it had (email
+// compared case-insensitively) is not notified. It runs on the request's
+// goroutine, so a slow Sender delays the PATCH response: a production Sender
+// should queue. Failures are logged and otherwise ignored.
+func (s *Service) NotifyOnUpdate(ctx context.Context, e userinfo.UpdateEvent) {
+	for _, a := range [...]struct{ claim, channel string }{
+		{"email", userinfo.ChannelEmail},
+		{"phone_number", userinfo.ChannelSMS},
+	} {
+		now, ok := e.Set[a.claim].(string)
+		if !ok {
+			continue
+		}
+		old, _ := e.Previous[a.claim].(string)
+		if old == "" || normalizeTarget(a.channel, old) == normalizeTarget(a.channel, now) {
+			continue
+		}
+		_ = s.NotifyChanged(ctx, e.Subject, a.channel, old)
+	}
 }
 
 // redactedError hides secrets from the text of a wrapped error, so that a

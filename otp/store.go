@@ -80,10 +80,13 @@ type Store interface {
 	//	UPDATE … SET attempts = attempts + 1 WHERE id = $1 AND expires_at > $2 RETURNING …
 	Attempt(ctx context.Context, id string, now time.Time) (Record, error)
 
-	// Delete removes the record id, live or expired, and reports whether
-	// this call removed it. Of concurrent calls on one record at most one
-	// gets true, also across processes: that is the single use of a code.
-	// Deleting an absent record returns false and no error.
+	// Delete removes the record id, whether live or expired, and reports
+	// whether this call removed it. Of concurrent calls on one record at
+	// most one gets true, also across processes: that is the single use of a
+	// code. Deleting an absent record (never created, deleted, or purged
+	// after it expired) returns false and no error. A SQL store does it as
+	//	DELETE … WHERE id = $1
+	// and tests that one row was affected.
 	Delete(ctx context.Context, id string) (deleted bool, err error)
 
 	// Throttle counts one send under key, unless limit sends are already
@@ -106,7 +109,9 @@ type Store interface {
 
 	// Purge removes records that are no longer live at now (ExpiresAt not
 	// after now) and counted sends that no longer count at now. It is
-	// housekeeping: the other methods behave the same whether or not it
-	// ran. The service calls it from time to time (see Config.PurgeEvery).
+	// housekeeping: Attempt and Throttle answer the same whether or not it
+	// ran (only Delete of an expired record can tell). A store may also purge
+	// on its own. The service calls it from time to time (see
+	// Config.PurgeEvery).
 	Purge(ctx context.Context, now time.Time) error
 }

@@ -1,0 +1,389 @@
+package otp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ciamkit/userinfo"
+)
+
+func TestNewRequiresConfig(t *testing.T) {
+	good := Config{Store: NewMemoryStore(), Sender: &RecordingSender{}, Addresses: testAddresses{}, Key: testKey}
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"no store", func(c *Config) { c.Store = nil }, "Store"},
+		{"no sender", func(c *Config) { c.Sender = nil }, "Sender"},
+		{"no address checker", func(c *Config) { c.Addresses = nil }, "Addresses"},
+		{"no key", func(c *Config) { c.Key = nil }, "Key"},
+		{"short key", func(c *Config) { c.Key = testKey[:MinKeyLen-1] }, "Key"},
+		{"negative TTL", func(c *Config) { c.TTL = -time.Second }, "negative"},
+		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := good
+			tt.edit(&cfg)
+			_, err := New(cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("New: got %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := New(good); err != nil {
+		t.Errorf("New(good): %v", err)
+	}
+}
+
+func TestRedeem(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(c *userinfo.OTPCheck, code string)
+		want string
+	}{
+		{"right code", func(c *userinfo.OTPCheck, code string) {}, "ok"},
+		{"email in other case", func(c *userinfo.OTPCheck, code string) { c.Target = "A@X.Test" }, "ok"},
+		{"wrong code", func(c *userinfo.OTPCheck, code string) { c.Code = wrongCode(code) }, "bad code"},
+		{"empty code", func(c *userinfo.OTPCheck, code string) { c.Code = "" }, "bad code"},
+		{"code with a space", func(c *userinfo.OTPCheck, code string) { c.Code = " " + code }, "bad code"},
+		{"code in full-width digits", func(c *userinfo.OTPCheck, code string) { c.Code = "１２３４５６" }, "bad code"},
+		{"other target", func(c *userinfo.OTPCheck, code string) { c.Target = "b@x.test" }, "bad token"},
+		{"target folding only under Unicode", func(c *userinfo.OTPCheck, code string) { c.Target = "a@x.te\u017ft" }, "bad token"},
+		{"other channel", func(c *userinfo.OTPCheck, code string) { c.Channel = userinfo.ChannelSMS }, "bad token"},
+		{"other purpose", func(c *userinfo.OTPCheck, code string) { c.Purpose = "sign_up" }, "bad token"},
+		{"other subject", func(c *userinfo.OTPCheck, code string) { c.Subject = "u2" }, "bad token"},
+		{"other subject, wrong code", func(c *userinfo.OTPCheck, code string) { c.Subject = "u2"; c.Code = wrongCode(code) }, "bad token"},
+		{"unknown token", func(c *userinfo.OTPCheck, code string) { c.Token = "v1.AAAAAAAAAAAAAAAAAAAAAA" }, "bad token"},
+		{"malformed token", func(c *userinfo.OTPCheck, code string) { c.Token = c.Token + "=" }, "bad token"},
+		{"empty token", func(c *userinfo.OTPCheck, code string) { c.Token = "" }, "bad token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, nil)
+			token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+			c := check(token, code)
+			tt.edit(&c, code)
+			if got := outcome(e.svc.RedeemOTP(context.Background(), c)); got != tt.want {
+				t.Fatalf("RedeemOTP: got %s, want %s", got, tt.want)
+			}
+			// Whatever happened, the code is spent at most once.
+			got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code)))
+			want := "ok"
+			if tt.want == "ok" {
+				want = "bad token"
+			}
+			if got != want {
+				t.Errorf("then RedeemOTP with the right code: got %s, want %s", got, want)
+			}
+		})
+	}
+}
+
+func TestRedeemSMS(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	token, code := e.send(t, "u1", userinfo.ChannelSMS, "13612345678")
+	c := userinfo.OTPCheck{Subject: "u1", Channel: userinfo.ChannelSMS, Target: "13612345678",
+		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: code}
+	if err := e.svc.RedeemOTP(context.Background(), c); err != nil {
+		t.Fatalf("RedeemOTP: %v", err)
+	}
+}
+
+func TestRedeemExpiry(t *testing.T) {
+	tests := []struct {
+		name  string
+		after time.Duration
+		want  string
+	}{
+		{"just before", DefaultTTL - time.Millisecond, "ok"},
+		{"at expiry", DefaultTTL, "bad token"},
+		{"long after", time.Hour, "bad token"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, nil)
+			token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+			e.clock.Advance(tt.after)
+			if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != tt.want {
+				t.Errorf("RedeemOTP %v after sending: got %s, want %s", tt.after, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestRedeemTTLConfigured(t *testing.T) {
+	e := newEnv(t, nil, func(c *Config) { c.TTL = time.Minute })
+	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	e.clock.Advance(time.Minute)
+	if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad token" {
+		t.Errorf("RedeemOTP at a 1m TTL: got %s, want bad token", got)
+	}
+}
+
+func TestRedeemDeadAfterMaxAttempts(t *testing.T) {
+	for _, max := range []int{0, 1, 3} { // 0: the default, 5
+		t.Run(fmt.Sprint("MaxAttempts=", max), func(t *testing.T) {
+			e := newEnv(t, nil, func(c *Config) { c.MaxAttempts = max })
+			if max == 0 {
+				max = DefaultMaxAttempts
+			}
+			token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+			for i := 1; i <= max; i++ {
+				if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, wrongCode(code)))); got != "bad code" {
+					t.Fatalf("wrong code #%d: got %s, want bad code", i, got)
+				}
+			}
+			if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad token" {
+				t.Errorf("right code after %d wrong ones: got %s, want bad token", max, got)
+			}
+		})
+	}
+}
+
+func TestRedeemRightCodeOnLastAttempt(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	for i := 1; i < DefaultMaxAttempts; i++ {
+		if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, wrongCode(code)))); got != "bad code" {
+			t.Fatalf("wrong code #%d: got %s", i, got)
+		}
+	}
+	if err := e.svc.RedeemOTP(context.Background(), check(token, code)); err != nil {
+		t.Errorf("right code on attempt %d: %v", DefaultMaxAttempts, err)
+	}
+}
+
+// redeemConcurrently redeems c n times at once through svcs in turn and
+// returns the outcomes by name.
+func redeemConcurrently(svcs []*Service, n int, c func(i int) userinfo.OTPCheck) map[string]int {
+	var (
+		mu    sync.Mutex
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		got   = map[string]int{}
+	)
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			err := svcs[i%len(svcs)].RedeemOTP(context.Background(), c(i))
+			mu.Lock()
+			got[outcome(err)]++
+			mu.Unlock()
+		})
+	}
+	close(start)
+	wg.Wait()
+	return got
+}
+
+func TestRedeemConcurrentlyOnce(t *testing.T) {
+	e := newEnv(t, nil, func(c *Config) { c.MaxAttempts = 100 })
+	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	got := redeemConcurrently([]*Service{e.svc}, 50, func(int) userinfo.OTPCheck { return check(token, code) })
+	if got["ok"] != 1 || got["bad token"] != 49 {
+		t.Errorf("50 concurrent redemptions: got %v, want 1 ok and 49 bad token", got)
+	}
+}
+
+func TestRedeemConcurrentlyOnceAcrossReplicas(t *testing.T) {
+	store := NewMemoryStore()
+	a := newEnv(t, store, func(c *Config) { c.MaxAttempts = 100 })
+	b := newEnv(t, store, func(c *Config) { c.MaxAttempts = 100; c.Now = a.clock.Now })
+	token, code := a.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	got := redeemConcurrently([]*Service{a.svc, b.svc}, 50, func(int) userinfo.OTPCheck { return check(token, code) })
+	if got["ok"] != 1 || got["bad token"] != 49 {
+		t.Errorf("50 concurrent redemptions on two replicas: got %v, want 1 ok and 49 bad token", got)
+	}
+	// A code issued by one replica is good on the other.
+	token, code = a.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	if err := b.svc.RedeemOTP(context.Background(), check(token, code)); err != nil {
+		t.Errorf("RedeemOTP on the other replica: %v", err)
+	}
+}
+
+func TestRedeemReplicaWithOtherKeyFails(t *testing.T) {
+	store := NewMemoryStore()
+	a := newEnv(t, store, nil)
+	other := []byte(strings.Repeat("k", MinKeyLen))
+	b := newEnv(t, store, func(c *Config) { c.Key = other; c.Now = a.clock.Now })
+	token, code := a.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	if got := outcome(b.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad code" {
+		t.Errorf("RedeemOTP under another key: got %s, want bad code", got)
+	}
+}
+
+// countingStore counts the compares the service can make: Attempt results
+// within the limit.
+type countingStore struct {
+	Store
+	max      int
+	compares atomic.Int64
+}
+
+func (s *countingStore) Attempt(ctx context.Context, id string, now time.Time) (Record, error) {
+	rec, err := s.Store.Attempt(ctx, id, now)
+	if err == nil && rec.Attempts <= s.max {
+		s.compares.Add(1)
+	}
+	return rec, err
+}
+
+func TestConcurrentWrongGuessesBounded(t *testing.T) {
+	store := &countingStore{Store: NewMemoryStore(), max: DefaultMaxAttempts}
+	e := newEnv(t, store, nil)
+	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	got := redeemConcurrently([]*Service{e.svc}, 50, func(i int) userinfo.OTPCheck {
+		g := fmt.Sprintf("%06d", i)
+		if g == code {
+			g = "999999"
+			if g == code {
+				g = "999998"
+			}
+		}
+		return check(token, g)
+	})
+	if got["bad code"] != DefaultMaxAttempts || got["bad token"] != 50-DefaultMaxAttempts {
+		t.Errorf("50 concurrent wrong guesses: got %v, want %d bad code (compared) and the rest bad token",
+			got, DefaultMaxAttempts)
+	}
+	if n := store.compares.Load(); n > DefaultMaxAttempts {
+		t.Errorf("%d guesses were within the attempt limit, want at most %d", n, DefaultMaxAttempts)
+	}
+	if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad token" {
+		t.Errorf("right code after the guesses: got %s, want bad token", got)
+	}
+}
+
+// failingStore fails every method with err.
+type failingStore struct{ err error }
+
+func (s failingStore) Create(context.Context, Record) error { return s.err }
+func (s failingStore) Attempt(context.Context, string, time.Time) (Record, error) {
+	return Record{}, s.err
+}
+func (s failingStore) Delete(context.Context, string) (bool, error) { return false, s.err }
+func (s failingStore) Throttle(context.Context, string, time.Time, time.Duration, int) (bool, time.Duration, error) {
+	return false, 0, s.err
+}
+func (s failingStore) Purge(context.Context, time.Time) error { return s.err }
+
+func TestStoreFailure(t *testing.T) {
+	boom := errors.New("database is down")
+	e := newEnv(t, failingStore{boom}, nil)
+	_, err := e.svc.Send(context.Background(), "u1", userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo)
+	var ue *userinfo.Error
+	if !errors.Is(err, boom) || errors.As(err, &ue) {
+		t.Errorf("Send on a failing store: got %v, want the store error, not an *Error", err)
+	}
+	err = e.svc.RedeemOTP(context.Background(), check("v1.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
+	if !errors.Is(err, boom) || errors.Is(err, userinfo.ErrBadOTPToken) || errors.Is(err, userinfo.ErrBadOTP) {
+		t.Errorf("RedeemOTP on a failing store: got %v, want the store error", err)
+	}
+	if !strings.Contains(e.logs.String(), "store failed") {
+		t.Errorf("store failures were not logged:\n%s", e.logs.String())
+	}
+}
+
+func TestSendErrors(t *testing.T) {
+	tests := []struct {
+		name                              string
+		subject, channel, target, purpose string
+		wantStatus                        int
+		wantCode                          string
+	}{
+		{"bad email", "u1", userinfo.ChannelEmail, "not-an-email", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeMalformedEmail},
+		{"empty email", "u1", userinfo.ChannelEmail, "", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeMalformedEmail},
+		{"bad phone, plain checker error", "u1", userinfo.ChannelSMS, "12345", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeMalformedPhoneNumber},
+		{"unknown channel", "u1", "pigeon", "a@x.test", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeInvalidRequest},
+		{"no purpose", "u1", userinfo.ChannelEmail, "a@x.test", "", 400, userinfo.CodeInvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, nil)
+			_, err := e.svc.Send(context.Background(), tt.subject, tt.channel, tt.target, tt.purpose)
+			var ue *userinfo.Error
+			if !errors.As(err, &ue) || ue.Status != tt.wantStatus || ue.Code != tt.wantCode {
+				t.Fatalf("Send: got %v, want %d %s", err, tt.wantStatus, tt.wantCode)
+			}
+			if n := len(e.sender.Messages()); n != 0 {
+				t.Errorf("the sender got %d messages, want none", n)
+			}
+		})
+	}
+	e := newEnv(t, nil, nil)
+	if _, err := e.svc.Send(context.Background(), "", userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo); err == nil {
+		t.Errorf("Send without a subject: got nil error")
+	}
+}
+
+func TestSendFailureWithdrawsCode(t *testing.T) {
+	store := NewMemoryStore()
+	e := newEnv(t, store, nil)
+	var sentCode, sentToken string
+	e.svc.cfg.Sender = SenderFunc(func(ctx context.Context, m Message) error {
+		sentCode, sentToken = m.Code, m.Token
+		// A careless gateway quoting its request in the error.
+		return fmt.Errorf("gateway said 502 to {to:%q, text:%q, token:%q}", m.Target, "Your code is "+m.Code, m.Token)
+	})
+	_, err := e.svc.Send(context.Background(), "u1", userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo)
+	var ue *userinfo.Error
+	if !errors.As(err, &ue) || ue.Status != http.StatusServiceUnavailable || ue.Code != userinfo.CodeTemporarilyUnavailable ||
+		ue.Description != "Failed to send OTP. Please try again later." {
+		t.Fatalf("Send with a failing sender: got %v, want 503 temporarily_unavailable", err)
+	}
+	if strings.Contains(err.Error(), sentCode) || strings.Contains(err.Error(), sentToken) {
+		t.Errorf("the error text shows the code or token: %v", err)
+	}
+	checkLogs(t, e.logs.String(), []Message{{Code: sentCode, Token: sentToken}})
+	raw, _ := parseToken(sentToken)
+	if _, err := store.Attempt(context.Background(), recordID(raw), e.clock.Now()); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the undelivered code is still in the store: Attempt: %v", err)
+	}
+}
+
+func TestPurge(t *testing.T) {
+	store := NewMemoryStore()
+	e := newEnv(t, store, func(c *Config) { c.PurgeEvery = -1 })
+	e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	e.clock.Advance(DefaultWindow)
+	if err := e.svc.Purge(context.Background()); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	if len(store.records) != 0 || len(store.sends) != 0 {
+		t.Errorf("after Purge: %d records and %d throttle keys, want none", len(store.records), len(store.sends))
+	}
+}
+
+func TestNotify(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	e.svc.NotifyOnUpdate(context.Background(), userinfo.UpdateEvent{
+		Subject:  "u1",
+		Set:      map[string]any{"email": "new@x.test", "phone_number": "13600000000", "nickname": "N"},
+		Previous: map[string]any{"email": "old@x.test", "phone_number": "13600000000", "nickname": "O"},
+	})
+	e.svc.NotifyOnUpdate(context.Background(), userinfo.UpdateEvent{
+		Subject:  "u2",
+		Set:      map[string]any{"email": "Same@X.test", "phone_number": "13611111111"},
+		Previous: map[string]any{"email": "same@x.test"}, // no previous phone number
+	})
+	msgs := e.sender.Messages()
+	want := Message{Kind: KindNotice, Channel: userinfo.ChannelEmail, Target: "old@x.test", Subject: "u1",
+		Purpose: userinfo.PurposeUpdateUserinfo}
+	if len(msgs) != 1 || msgs[0] != want {
+		t.Errorf("notices: got %v, want only %v", msgs, want)
+	}
+	if err := e.svc.NotifyChanged(context.Background(), "u1", userinfo.ChannelSMS, ""); err != nil || len(e.sender.Messages()) != 1 {
+		t.Errorf("NotifyChanged without a previous address: err %v, sent %d", err, len(e.sender.Messages())-1)
+	}
+}
