@@ -133,13 +133,28 @@ func isB64Token(s string) bool {
 }
 
 // Authenticate returns the principal of r's bearer token, or an *Error for
-// the RFC 6750 answer: 400 invalid_request when no token was sent, 401
-// invalid_token when it is not valid, 403 insufficient_scope when it lacks
-// the scope, 503 temporarily_unavailable when it cannot be checked now.
+// the RFC 6750 §3 answer, each with a WWW-Authenticate: Bearer challenge
+// (realm when set, error, error_description, error_uri):
+//
+//   - 400 invalid_request when no token was sent (the seed's departure from
+//     RFC 6750, which answers 401 without an error code), when the
+//     Authorization header is repeated, or when a token also comes in the
+//     query;
+//   - 401 invalid_token when the token is malformed or the verifier refuses
+//     it ([ErrInvalidToken]);
+//   - 403 insufficient_scope, with scope, when it lacks a.Scope.
+//
+// A verifier error that is not ErrInvalidToken (no key set, introspection
+// endpoint down) is 503 temporarily_unavailable without a challenge; an
+// *Error from the verifier is returned as it is. Descriptions are fixed
+// texts: the token is never echoed.
 func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 	token, err := a.extractToken(r)
 	if err != nil {
 		return nil, err
+	}
+	if a.Verifier == nil {
+		return nil, errServer(errors.New("userinfo: Authenticator.Verifier is nil"))
 	}
 	p, err := a.Verifier.VerifyToken(r.Context(), token)
 	switch {
@@ -169,7 +184,10 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 
 // Middleware authenticates every request and calls next with the principal in
 // the request's context ([PrincipalFromContext]); a request that fails is
-// answered by [WriteError] and does not reach next.
+// answered by [WriteError] and does not reach next. It is a plain
+// func(http.Handler) http.Handler, so it fits http.ServeMux, chi's Use and
+// With, and other routers through their adapters (echo.WrapMiddleware, gin
+// via gin.WrapH around the wrapped handler).
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.Authenticate(r)
