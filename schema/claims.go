@@ -163,9 +163,10 @@ func isEmail(s string) bool {
 	return utf8.RuneCountInString(s) <= maxEmail && validate().Var(s, "email") == nil
 }
 
-// isHTTPURL reports whether s is an absolute http or https URL with a host.
+// isHTTPURL reports whether s is an absolute http or https URL with a host
+// and no spaces.
 func isHTTPURL(s string) bool {
-	if validate().Var(s, "http_url") != nil {
+	if strings.ContainsRune(s, ' ') || validate().Var(s, "http_url") != nil {
 		return false
 	}
 	u, err := url.Parse(s)

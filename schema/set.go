@@ -233,7 +233,7 @@ func (s *Set) CheckEmail(addr string) bool {
 
 // CheckPhoneNumber reports whether number satisfies the phone rule.
 func (s *Set) CheckPhoneNumber(number string) bool {
-	return !hasControl(number, false) && s.phone.Validate(number) == nil
+	return !hasControl(number, false) && valid(s.phone, number)
 }
 
 // Validate checks a PATCH body decoded with json.Decoder.UseNumber (values
@@ -272,7 +272,7 @@ func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 		}
 	}
 	if v, ok := body["email"]; ok {
-		if a, ok := v.(string); !ok || !s.CheckEmail(a) || s.entries["email"].sch.Validate(a) != nil {
+		if a, ok := v.(string); !ok || !s.CheckEmail(a) || !valid(s.entries["email"].sch, a) {
 			return nil, &AttributeError{Name: "email", Err: ErrMalformedEmail}
 		}
 	}
@@ -332,8 +332,21 @@ func (s *Set) value(e *entry, v any) (any, bool) {
 	default:
 		return nil, false
 	}
-	if e.sch.Validate(out) != nil {
+	if !valid(e.sch, out) {
 		return nil, false
 	}
 	return out, true
+}
+
+// valid reports whether v, a normalised value, is valid by sch. jsonschema/v5
+// panics on a few raw values (a json.Number that math/big cannot parse);
+// normalised values never reach them, and a panic is still a refusal here,
+// never a crash.
+func valid(sch *jsonschema.Schema, v any) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	return sch.Validate(v) == nil
 }

@@ -1,0 +1,527 @@
+package schema
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+//go:embed testdata
+var testdata embed.FS
+
+// testAttributes returns the attributes of testdata/registry.json.
+func testAttributes(t testing.TB) []Attribute {
+	t.Helper()
+	f, err := testdata.Open("testdata/registry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	attrs, err := Parse(f)
+	if err != nil {
+		t.Fatalf("Parse(testdata/registry.json): %v", err)
+	}
+	return attrs
+}
+
+func testSet(t testing.TB, phone string) *Set {
+	t.Helper()
+	s, err := New(Options{PhonePattern: phone, Custom: testAttributes(t)})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return s
+}
+
+// decode decodes a JSON object as the handler does.
+func decode(t testing.TB, s string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		t.Fatalf("decoding %s: %v", s, err)
+	}
+	return m
+}
+
+func TestSchemaGolden(t *testing.T) {
+	s := testSet(t, "")
+	got := s.JSON()
+	const golden = "testdata/schema.golden.json"
+	if *update {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := testdata.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var g, w any
+	if err := json.Unmarshal(got, &g); err != nil {
+		t.Fatalf("the schema is not JSON: %v", err)
+	}
+	if err := json.Unmarshal(want, &w); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(g, w) {
+		t.Errorf("JSON() differs from %s (run go test -update ./schema/ to accept):\n%s", golden, got)
+	}
+	// Stable output: another Set of the same registry writes the same bytes,
+	// and the caller owns the returned slice.
+	got[0] = 'x'
+	if again := testSet(t, "").JSON(); !bytes.Equal(again, s.JSON()) {
+		t.Error("two Sets of one registry wrote different schemas")
+	}
+}
+
+func TestSchemaShape(t *testing.T) {
+	var doc struct {
+		Schema               string                     `json:"$schema"`
+		AdditionalProperties *bool                      `json:"additionalProperties"`
+		Properties           map[string]json.RawMessage `json:"properties"`
+	}
+	if err := json.Unmarshal(testSet(t, "").JSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if doc.Schema != Draft {
+		t.Errorf("$schema = %q, want %q", doc.Schema, Draft)
+	}
+	if doc.AdditionalProperties == nil || *doc.AdditionalProperties {
+		t.Error("additionalProperties is not false")
+	}
+	for _, name := range []string{"sub", "email_verified", "phone_number_verified", "updated_at", "vip_level"} {
+		if _, ok := doc.Properties[name]; ok {
+			t.Errorf("read-only %q is a property of the PATCH schema", name)
+		}
+	}
+	for _, name := range []string{"nickname", "address", "email", "phone_number", EmailOTP, EmailOTPToken, PhoneNumberOTP, PhoneNumberOTPToken, "employee_id", "newsletter"} {
+		if _, ok := doc.Properties[name]; !ok {
+			t.Errorf("%q is missing from the PATCH schema", name)
+		}
+	}
+	var badge struct{ Pattern string }
+	if err := json.Unmarshal(doc.Properties["badge"], &badge); err != nil {
+		t.Fatal(err)
+	}
+	if badge.Pattern != "^(?:E[0-9]{6})$" {
+		t.Errorf("badge pattern = %q, want it anchored", badge.Pattern)
+	}
+}
+
+func TestSetNamesKnownWritable(t *testing.T) {
+	s := testSet(t, "")
+	tests := []struct {
+		name              string
+		known, writable   bool
+		listedAsAttribute bool
+	}{
+		{"sub", true, false, true},
+		{"email_verified", true, false, true},
+		{"phone_number_verified", true, false, true},
+		{"updated_at", true, false, true},
+		{"vip_level", true, false, true},
+		{"nickname", true, true, true},
+		{"address", true, true, true},
+		{"email", true, true, true},
+		{"phone_number", true, true, true},
+		{"employee_id", true, true, true},
+		{EmailOTP, true, true, false},
+		{EmailOTPToken, true, true, false},
+		{PhoneNumberOTP, true, true, false},
+		{PhoneNumberOTPToken, true, true, false},
+		{"hone_number_otp_token", false, false, false},
+		{"EMAIL", false, false, false},
+		{"ſub", false, false, false},
+		{"Nickname", false, false, false},
+		{"nickname ", false, false, false},
+		{"", false, false, false},
+		{"address.locality", false, false, false},
+	}
+	names := s.Names()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := s.Known(tt.name); got != tt.known {
+				t.Errorf("Known(%q) = %v, want %v", tt.name, got, tt.known)
+			}
+			if got := s.Writable(tt.name); got != tt.writable {
+				t.Errorf("Writable(%q) = %v, want %v", tt.name, got, tt.writable)
+			}
+			listed := false
+			for _, n := range names {
+				listed = listed || n == tt.name
+			}
+			if listed != tt.listedAsAttribute {
+				t.Errorf("Names() lists %q: %v, want %v", tt.name, listed, tt.listedAsAttribute)
+			}
+		})
+	}
+	if len(names) != 20+12 {
+		t.Errorf("Names() has %d names, want 20 standard claims and 12 custom attributes: %v", len(names), names)
+	}
+	names[0] = "changed"
+	if s.Names()[0] == "changed" {
+		t.Error("Names() returned the Set's own slice")
+	}
+}
+
+// validateTest is one row of TestSetValidate: body, a JSON object, gives
+// either want (the normalised body, JSON; empty: body itself) or the error
+// wantErr on the attribute wantName.
+type validateTest struct {
+	name     string
+	body     string
+	want     string
+	wantErr  error
+	wantName string
+}
+
+var validateTests = []validateTest{
+	{name: "empty", body: `{}`},
+	// Free-text standard claims.
+	{name: "names", body: `{"name":"张三 Zhang","given_name":"San","family_name":"Zhang","middle_name":"","nickname":"🐼","preferred_username":"zs","gender":"other"}`},
+	{name: "name of 256 characters, 768 bytes", body: `{"name":"` + strings.Repeat("张", 256) + `"}`},
+	{name: "name of 257 characters", body: `{"name":"` + strings.Repeat("a", 257) + `"}`, wantErr: ErrInvalidValue, wantName: "name"},
+	{name: "NUL", body: `{"nickname":"a\u0000b"}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "BEL", body: `{"nickname":"a\u0007"}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "line feed", body: `{"name":"a\nb"}`, wantErr: ErrInvalidValue, wantName: "name"},
+	{name: "DEL", body: `{"name":"a\u007f"}`, wantErr: ErrInvalidValue, wantName: "name"},
+	{name: "C1 NEL", body: `{"name":"a\u0085"}`, wantErr: ErrInvalidValue, wantName: "name"},
+	{name: "number for a string", body: `{"nickname":12}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "huge number for a string", body: `{"nickname":1e999999999}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "bool for a string", body: `{"nickname":true}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "object for a string", body: `{"nickname":{}}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "array for a string", body: `{"nickname":["a"]}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+	{name: "null removes", body: `{"nickname":null,"address":null,"zoneinfo":null,"employee_id":null,"floor":null,"newsletter":null,"department":null}`},
+	// URLs.
+	{name: "urls", body: `{"profile":"https://example.com/u/1","picture":"http://img.example.com/a.png?x=1","website":"https://例子.测试/"}`},
+	{name: "url without scheme", body: `{"website":"example.com"}`, wantErr: ErrInvalidValue, wantName: "website"},
+	{name: "ftp url", body: `{"website":"ftp://example.com/"}`, wantErr: ErrInvalidValue, wantName: "website"},
+	{name: "javascript url", body: `{"profile":"javascript:alert(1)"}`, wantErr: ErrInvalidValue, wantName: "profile"},
+	{name: "url without host", body: `{"picture":"https://"}`, wantErr: ErrInvalidValue, wantName: "picture"},
+	{name: "url with a space", body: `{"picture":"https://example.com/a b"}`, wantErr: ErrInvalidValue, wantName: "picture"},
+	{name: "url too long", body: `{"website":"https://example.com/` + strings.Repeat("a", 2048) + `"}`, wantErr: ErrInvalidValue, wantName: "website"},
+	// birthdate.
+	{name: "birthdate", body: `{"birthdate":"1990-01-31"}`},
+	{name: "birthdate without year", body: `{"birthdate":"0000-02-29"}`},
+	{name: "birth year", body: `{"birthdate":"1990"}`},
+	{name: "birthdate Feb 30", body: `{"birthdate":"1990-02-30"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+	{name: "birthdate Feb 29 not leap", body: `{"birthdate":"2023-02-29"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+	{name: "birthdate month 13", body: `{"birthdate":"1990-13-01"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+	{name: "birthdate 0000", body: `{"birthdate":"0000"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+	{name: "birthdate short", body: `{"birthdate":"1990-1-1"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+	{name: "birthdate with time", body: `{"birthdate":"1990-01-01T00:00:00Z"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+	// zoneinfo.
+	{name: "zones", body: `{"zoneinfo":"Asia/Shanghai"}`},
+	{name: "zone Paris", body: `{"zoneinfo":"Europe/Paris"}`},
+	{name: "zone UTC", body: `{"zoneinfo":"UTC"}`},
+	{name: "zone three parts", body: `{"zoneinfo":"America/Argentina/Buenos_Aires"}`},
+	{name: "zone Etc/GMT+8", body: `{"zoneinfo":"Etc/GMT+8"}`},
+	{name: "zone Local", body: `{"zoneinfo":"Local"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone empty", body: `{"zoneinfo":""}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone unknown", body: `{"zoneinfo":"Asia/Nowhere"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone dot dot", body: `{"zoneinfo":"../../etc/passwd"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone absolute", body: `{"zoneinfo":"/etc/localtime"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone posix dir", body: `{"zoneinfo":"posix/Asia/Shanghai"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone table file", body: `{"zoneinfo":"zone.tab"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	{name: "zone offset", body: `{"zoneinfo":"+08:00"}`, wantErr: ErrInvalidValue, wantName: "zoneinfo"},
+	// locale.
+	{name: "locales", body: `{"locale":"zh-CN"}`},
+	{name: "locale en-US", body: `{"locale":"en-US"}`},
+	{name: "locale script", body: `{"locale":"zh-Hant-TW"}`},
+	{name: "locale language only", body: `{"locale":"fr"}`},
+	{name: "locale underscore", body: `{"locale":"en_US"}`, wantErr: ErrInvalidValue, wantName: "locale"},
+	{name: "locale unknown language", body: `{"locale":"xx"}`, wantErr: ErrInvalidValue, wantName: "locale"},
+	{name: "locale not well-formed", body: `{"locale":"english"}`, wantErr: ErrInvalidValue, wantName: "locale"},
+	{name: "locale trailing hyphen", body: `{"locale":"zh-CN-"}`, wantErr: ErrInvalidValue, wantName: "locale"},
+	{name: "locale empty", body: `{"locale":""}`, wantErr: ErrInvalidValue, wantName: "locale"},
+	// address.
+	{name: "address", body: `{"address":{"formatted":"1 Main St\nSpringfield\r\nUS","street_address":"1 Main St\nApt 2","locality":"Springfield","region":"IL","postal_code":"62701","country":"US"}}`},
+	{name: "address empty", body: `{"address":{}}`},
+	{name: "address unknown member", body: `{"address":{"city":"x"}}`, wantErr: ErrInvalidValue, wantName: "address"},
+	{name: "address number member", body: `{"address":{"postal_code":62701}}`, wantErr: ErrInvalidValue, wantName: "address"},
+	{name: "address null member", body: `{"address":{"region":null}}`, wantErr: ErrInvalidValue, wantName: "address"},
+	{name: "address line break in locality", body: `{"address":{"locality":"a\nb"}}`, wantErr: ErrInvalidValue, wantName: "address"},
+	{name: "address tab in formatted", body: `{"address":{"formatted":"a\tb"}}`, wantErr: ErrInvalidValue, wantName: "address"},
+	{name: "address string", body: `{"address":"1 Main St"}`, wantErr: ErrInvalidValue, wantName: "address"},
+	{name: "address member too long", body: `{"address":{"region":"` + strings.Repeat("r", 257) + `"}}`, wantErr: ErrInvalidValue, wantName: "address"},
+	// email and phone_number (check 4).
+	{name: "email and phone", body: `{"email":"a@example.com","email_otp_token":"t","email_otp":"123456","phone_number":"13612345678","phone_number_otp_token":"t","phone_number_otp":"123456"}`},
+	{name: "email unicode", body: `{"email":"用户@例子.广告"}`},
+	{name: "email malformed", body: `{"email":"not-an-email"}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email without domain", body: `{"email":"a@"}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email too long", body: `{"email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + `.com"}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email with line feed", body: `{"email":"a@example.com\n"}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email number", body: `{"email":5}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email null", body: `{"email":null}`, wantErr: ErrInvalidValue, wantName: "email"},
+	{name: "phone short", body: `{"phone_number":"1361234567"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone long", body: `{"phone_number":"136123456789"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone 12 prefix", body: `{"phone_number":"12612345678"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone E.164 under the mainland rule", body: `{"phone_number":"+8613612345678"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone as a number", body: `{"phone_number":13612345678}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone with line feed", body: `{"phone_number":"13612345678\n"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone fullwidth digits", body: `{"phone_number":"１３６１２３４５６７８"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone null", body: `{"phone_number":null}`, wantErr: ErrInvalidValue, wantName: "phone_number"},
+	// Order: phone, then email, then the rest in sorted order.
+	{name: "phone before email", body: `{"email":"x","phone_number":"1"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "email before other values", body: `{"email":"x","nickname":1,"address":1}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "first in sorted order", body: `{"zoneinfo":"Mars/Base","nickname":1,"locale":"??"}`, wantErr: ErrInvalidValue, wantName: "locale"},
+	{name: "custom before standard", body: `{"zoneinfo":"Mars/Base","badge":"x"}`, wantErr: ErrInvalidValue, wantName: "badge"},
+	// OTP fields.
+	{name: "otp empty", body: `{"email_otp":""}`, wantErr: ErrInvalidValue, wantName: "email_otp"},
+	{name: "otp too long", body: `{"email_otp_token":"` + strings.Repeat("t", 257) + `"}`, wantErr: ErrInvalidValue, wantName: "email_otp_token"},
+	{name: "otp number", body: `{"phone_number_otp":123456}`, wantErr: ErrInvalidValue, wantName: "phone_number_otp"},
+	{name: "otp null", body: `{"phone_number_otp_token":null}`, wantErr: ErrInvalidValue, wantName: "phone_number_otp_token"},
+	{name: "otp NUL", body: `{"phone_number_otp":"12\u00003"}`, wantErr: ErrInvalidValue, wantName: "phone_number_otp"},
+	// Checks 1 and 2, defensively.
+	{name: "unknown", body: `{"nickname":"a","EMAIL":"a@example.com"}`, wantErr: ErrUnknown, wantName: "EMAIL"},
+	{name: "unknown long s", body: `{"ſub":"x"}`, wantErr: ErrUnknown, wantName: "ſub"},
+	{name: "unknown seed typo", body: `{"hone_number_otp_token":"x"}`, wantErr: ErrUnknown, wantName: "hone_number_otp_token"},
+	{name: "read-only sub", body: `{"sub":"x"}`, wantErr: ErrNotWritable, wantName: "sub"},
+	{name: "read-only updated_at", body: `{"updated_at":1}`, wantErr: ErrNotWritable, wantName: "updated_at"},
+	{name: "read-only email_verified", body: `{"email_verified":true}`, wantErr: ErrNotWritable, wantName: "email_verified"},
+	{name: "immutable custom", body: `{"vip_level":1}`, wantErr: ErrNotWritable, wantName: "vip_level"},
+	{name: "unknown before read-only", body: `{"sub":"x","zz":1}`, wantErr: ErrUnknown, wantName: "zz"},
+	// Custom attributes: pattern.
+	{name: "pattern", body: `{"employee_id":"E123456","badge":"E654321"}`},
+	{name: "pattern prefix", body: `{"employee_id":"xE123456"}`, wantErr: ErrInvalidValue, wantName: "employee_id"},
+	{name: "pattern suffix", body: `{"employee_id":"E1234567"}`, wantErr: ErrInvalidValue, wantName: "employee_id"},
+	{name: "unanchored pattern is anchored: prefix", body: `{"badge":"xE123456"}`, wantErr: ErrInvalidValue, wantName: "badge"},
+	{name: "unanchored pattern is anchored: suffix", body: `{"badge":"E123456x"}`, wantErr: ErrInvalidValue, wantName: "badge"},
+	{name: "pattern and NUL", body: `{"badge":"E123456\u0000"}`, wantErr: ErrInvalidValue, wantName: "badge"},
+	// enum.
+	{name: "enum", body: `{"department":"eng"}`},
+	{name: "enum case", body: `{"department":"ENG"}`, wantErr: ErrInvalidValue, wantName: "department"},
+	{name: "enum other", body: `{"department":"hr"}`, wantErr: ErrInvalidValue, wantName: "department"},
+	{name: "integer enum", body: `{"priority":2}`},
+	{name: "integer enum written as 2.0", body: `{"priority":2.0}`, want: `{"priority":2}`},
+	{name: "integer enum other", body: `{"priority":4}`, wantErr: ErrInvalidValue, wantName: "priority"},
+	{name: "integer enum as a string", body: `{"priority":"2"}`, wantErr: ErrInvalidValue, wantName: "priority"},
+	// integer.
+	{name: "integer", body: `{"floor":-3}`},
+	{name: "integer canonical", body: `{"floor":1.20e2}`, want: `{"floor":120}`},
+	{name: "integer minus zero", body: `{"floor":-0}`, want: `{"floor":0}`},
+	{name: "integer above maximum", body: `{"floor":121}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer below minimum", body: `{"floor":-4}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer with a fraction", body: `{"floor":1.5}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer 1e400", body: `{"floor":1e400}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer beyond int64", body: `{"floor":9223372036854775808}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer huge exponent", body: `{"floor":1e99999999999999999999}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer tiny", body: `{"floor":1e-99999999999999999999}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer zero with a huge exponent", body: `{"floor":0e99999999999999999999}`, want: `{"floor":0}`},
+	{name: "integer as a string", body: `{"floor":"1"}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	{name: "integer as a bool", body: `{"floor":true}`, wantErr: ErrInvalidValue, wantName: "floor"},
+	// number.
+	{name: "number", body: `{"score":1.5}`},
+	{name: "number canonical", body: `{"score":1.50e0}`, want: `{"score":1.5}`},
+	{name: "number integer", body: `{"score":1}`},
+	{name: "number minus zero", body: `{"score":-0.0}`, want: `{"score":0}`},
+	{name: "number above maximum", body: `{"score":1.5000001}`, wantErr: ErrInvalidValue, wantName: "score"},
+	{name: "number below minimum", body: `{"score":-1e-300}`, wantErr: ErrInvalidValue, wantName: "score"},
+	{name: "number 1e400", body: `{"score":1e400}`, wantErr: ErrInvalidValue, wantName: "score"},
+	{name: "number -1e400", body: `{"score":-1e400}`, wantErr: ErrInvalidValue, wantName: "score"},
+	{name: "number underflow", body: `{"score":1e-400}`, wantErr: ErrInvalidValue, wantName: "score"},
+	{name: "number as a string", body: `{"score":"1"}`, wantErr: ErrInvalidValue, wantName: "score"},
+	// boolean.
+	{name: "boolean", body: `{"newsletter":false}`},
+	{name: "boolean as a string", body: `{"newsletter":"true"}`, wantErr: ErrInvalidValue, wantName: "newsletter"},
+	{name: "boolean as a number", body: `{"newsletter":1}`, wantErr: ErrInvalidValue, wantName: "newsletter"},
+	// format.
+	{name: "format date", body: `{"hire_date":"2024-02-29"}`},
+	{name: "format date Feb 30", body: `{"hire_date":"2024-02-30"}`, wantErr: ErrInvalidValue, wantName: "hire_date"},
+	{name: "format date Feb 29 not leap", body: `{"hire_date":"2023-02-29"}`, wantErr: ErrInvalidValue, wantName: "hire_date"},
+	{name: "format date not a date", body: `{"hire_date":"yesterday"}`, wantErr: ErrInvalidValue, wantName: "hire_date"},
+	{name: "format email", body: `{"backup_email":"b@example.org"}`},
+	{name: "format email bad is not malformed_email", body: `{"backup_email":"b@"}`, wantErr: ErrInvalidValue, wantName: "backup_email"},
+	{name: "format uri", body: `{"homepage":"urn:isbn:0451450523"}`},
+	{name: "format uri relative", body: `{"homepage":"/relative"}`, wantErr: ErrInvalidValue, wantName: "homepage"},
+	// length in characters.
+	{name: "length multi-byte", body: `{"bio":"你好世界啊"}`},
+	{name: "length astral", body: `{"bio":"🐼🐼🐼🐼🐼"}`},
+	{name: "length multi-byte too long", body: `{"bio":"你好世界啊啊"}`, wantErr: ErrInvalidValue, wantName: "bio"},
+	{name: "length too short", body: `{"bio":"a"}`, wantErr: ErrInvalidValue, wantName: "bio"},
+}
+
+func TestSetValidate(t *testing.T) {
+	s := testSet(t, "")
+	for _, tt := range validateTests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := decode(t, tt.body)
+			got, err := s.Validate(body)
+			if tt.wantErr != nil {
+				var ae *AttributeError
+				if !errors.As(err, &ae) || !errors.Is(err, tt.wantErr) || ae.Name != tt.wantName {
+					t.Fatalf("Validate(%s) = %v, want %v on %q", tt.body, err, tt.wantErr, tt.wantName)
+				}
+				if got != nil {
+					t.Errorf("Validate returned a body with an error")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Validate(%s) = %v", tt.body, err)
+			}
+			want := tt.want
+			if want == "" {
+				want = tt.body
+			}
+			if w := decode(t, want); !reflect.DeepEqual(got, w) {
+				t.Errorf("Validate(%s) = %#v, want %#v", tt.body, got, w)
+			}
+		})
+	}
+}
+
+// TestSetValidateAgreesWithSchema checks that every body that Validate
+// accepts is, normalised, valid by the published schema too, once the OTP
+// fields that the schema's dependentRequired asks for are added. (The raw body
+// is not given to the schema: jsonschema/v5 panics on a number such as
+// 0e99999999999999999999, which is why Validate normalises numbers first.)
+func TestSetValidateAgreesWithSchema(t *testing.T) {
+	s := testSet(t, "")
+	for _, tt := range validateTests {
+		t.Run(tt.name, func(t *testing.T) {
+			body, err := s.Validate(decode(t, tt.body))
+			if err != nil {
+				return // the Go-side rules are stricter than the schema
+			}
+			withOTPFields(body)
+			if err := s.root.Validate(body); err != nil {
+				t.Errorf("Validate accepts %s but the schema does not: %v", tt.body, err)
+			}
+		})
+	}
+}
+
+// withOTPFields adds the OTP fields that a body with email or phone_number
+// needs, and the address that OTP fields need.
+func withOTPFields(body map[string]any) {
+	for _, c := range [][3]string{{"email", EmailOTPToken, EmailOTP}, {"phone_number", PhoneNumberOTPToken, PhoneNumberOTP}} {
+		_, a := body[c[0]]
+		_, tok := body[c[1]]
+		_, code := body[c[2]]
+		if a || tok || code {
+			if !a {
+				body[c[0]] = map[string]string{"email": "a@example.com", "phone_number": "13612345678"}[c[0]]
+			}
+			if !tok {
+				body[c[1]] = "token"
+			}
+			if !code {
+				body[c[2]] = "123456"
+			}
+		}
+	}
+}
+
+func TestSetValidateDoesNotAlias(t *testing.T) {
+	s := testSet(t, "")
+	body := decode(t, `{"address":{"locality":"A"},"floor":1.0e1}`)
+	got, err := s.Validate(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got["address"].(map[string]any)["locality"] = "B"
+	if body["address"].(map[string]any)["locality"] != "A" {
+		t.Error("the returned address aliases the body's")
+	}
+	if body["floor"] != json.Number("1.0e1") {
+		t.Error("Validate changed the body")
+	}
+}
+
+func TestSetPhoneRules(t *testing.T) {
+	tests := []struct {
+		rule, number string
+		ok           bool
+	}{
+		{"", "13612345678", true},
+		{"", "19912345678", true},
+		{"", "10012345678", false},
+		{"", "+8613612345678", false},
+		{"", "1361234567a", false},
+		{"", "", false},
+		{PhoneMainlandChina, "13612345678", true},
+		{PhoneE164, "+8613612345678", true},
+		{PhoneE164, "+14155550123", true},
+		{PhoneE164, "13612345678", false},
+		{PhoneE164, "+0861361234567", false},
+		{PhoneE164, "+1234567890123456", false},
+		{PhoneE164, "+12345", false},
+		{PhoneE164, "+86 136 1234 5678", false},
+		{PhoneE164, "+8613612345678\n", false},
+		{`[0-9]{4}`, "1234", true},
+		{`[0-9]{4}`, "12345", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.rule+" "+tt.number, func(t *testing.T) {
+			s, err := New(Options{PhonePattern: tt.rule})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := s.CheckPhoneNumber(tt.number); got != tt.ok {
+				t.Errorf("CheckPhoneNumber(%q) = %v, want %v", tt.number, got, tt.ok)
+			}
+			_, err = s.Validate(map[string]any{"phone_number": tt.number, PhoneNumberOTPToken: "t", PhoneNumberOTP: "c"})
+			if tt.ok != (err == nil) || err != nil && !errors.Is(err, ErrMalformedPhoneNumber) {
+				t.Errorf("Validate(phone_number %q) = %v", tt.number, err)
+			}
+		})
+	}
+	if _, err := New(Options{PhonePattern: "("}); err == nil {
+		t.Error("New accepted a phone pattern that does not compile")
+	}
+}
+
+func TestSetCheckEmail(t *testing.T) {
+	s := testSet(t, "")
+	for _, tt := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"a@example.com", true},
+		{"A.B+tag@Example.COM", true},
+		{`"quoted"@example.com`, true},
+		{"用户@例子.广告", true},
+		{"", false},
+		{"a", false},
+		{"a@b", false},
+		{"a b@example.com", false},
+		{"a@example.com\r", false},
+		{"a@example.com\u0085", false},
+		{"@example.com", false},
+		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + ".com", false},
+	} {
+		if got := s.CheckEmail(tt.addr); got != tt.ok {
+			t.Errorf("CheckEmail(%q) = %v, want %v", tt.addr, got, tt.ok)
+		}
+	}
+}
+
+func BenchmarkSetValidate(b *testing.B) {
+	s := testSet(b, "")
+	body := decode(b, typicalBody)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Validate(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// typicalBody is a PATCH body of a profile form.
+const typicalBody = `{"name":"张三","nickname":"zs","zoneinfo":"Asia/Shanghai","locale":"zh-CN",
+"website":"https://example.com/~zs","birthdate":"1990-05-17",
+"address":{"locality":"Shanghai","country":"CN"},
+"employee_id":"E123456","department":"eng","floor":12,"newsletter":true,
+"email":"zs@example.com","email_otp_token":"tok_abcdefghijklmnop","email_otp":"123456"}`
