@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/ciamkit/userinfo"
+)
+
+// demoSubject is the user that a server started without -seed creates, so
+// that a token can be minted for it at once.
+const demoSubject = "demo"
+
+// demoUser returns the attributes of the demo user.
+func demoUser() map[string]any {
+	return map[string]any{
+		"name":                  "Demo User",
+		"nickname":              "demo",
+		"email":                 "demo@example.com",
+		"email_verified":        true,
+		"phone_number":          "13612345678",
+		"phone_number_verified": true,
+		"locale":                "en-US",
+		"zoneinfo":              "Europe/Paris",
+	}
+}
+
+// ensureDemoUser creates the demo user unless it exists: a restart must not
+// undo the changes made to it.
+func ensureDemoUser(ctx context.Context, b *backend) (created bool, err error) {
+	_, err = b.users.GetUser(ctx, demoSubject)
+	switch {
+	case err == nil:
+		return false, nil
+	case !errors.Is(err, userinfo.ErrUserNotFound):
+		return false, fmt.Errorf("demo user: %w", err)
+	}
+	if err := b.put(ctx, demoSubject, demoUser()); err != nil {
+		return false, fmt.Errorf("demo user: %w", err)
+	}
+	return true, nil
+}
+
+// seedUser is one element of a -seed file: "sub" and the user's claims.
+type seedUser struct {
+	subject string
+	attrs   map[string]any
+}
+
+// readSeed reads a -seed file: a JSON array of objects, each with a
+// non-empty string "sub" and the user's other claims. Numbers are kept as
+// json.Number, as the stores hold them.
+func readSeed(path string) ([]seedUser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	users, err := parseSeed(f)
+	if err != nil {
+		return nil, fmt.Errorf("-seed %s: %w", path, err)
+	}
+	return users, nil
+}
+
+func parseSeed(r io.Reader) ([]seedUser, error) {
+	data, err := io.ReadAll(io.LimitReader(r, 16<<20))
+	if err != nil {
+		return nil, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var raw []map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return nil, fmt.Errorf("not a JSON array of user objects: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("data after the JSON array")
+	}
+	seen := map[string]bool{}
+	users := make([]seedUser, 0, len(raw))
+	for i, attrs := range raw {
+		sub, ok := attrs["sub"].(string)
+		if !ok || sub == "" {
+			return nil, fmt.Errorf("user %d: \"sub\" must be a non-empty string", i)
+		}
+		if seen[sub] {
+			return nil, fmt.Errorf("user %d: \"sub\" %q appears twice", i, sub)
+		}
+		seen[sub] = true
+		delete(attrs, "sub")
+		delete(attrs, "updated_at") // the store's to set
+		users = append(users, seedUser{subject: sub, attrs: attrs})
+	}
+	return users, nil
+}
+
+// applySeed upserts users into the backend: each is created, or replaced
+// with exactly the seeded claims.
+func applySeed(ctx context.Context, b *backend, users []seedUser) error {
+	for _, u := range users {
+		if err := b.put(ctx, u.subject, u.attrs); err != nil {
+			return fmt.Errorf("-seed: user %q: %w", u.subject, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,371 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/otp"
+	"github.com/ciamkit/userinfo/schema"
+)
+
+// Timeouts of the HTTP server.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 15 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	maxHeaderBytes    = 16 << 10
+	shutdownTimeout   = 10 * time.Second
+)
+
+// app is the configured server: its routes and what must be closed after.
+type app struct {
+	handler http.Handler
+	logger  *slog.Logger
+	// dev is the development issuer, or nil when tokens come from a JWK Set.
+	dev *devIssuer
+	// console is where codes are printed without -otp-outbox: stderr.
+	console io.Writer
+	closers []func() error
+}
+
+// Close releases the stores, the outbox and the key set refresh.
+func (a *app) Close() error {
+	var errs []error
+	for _, c := range slices.Backward(a.closers) {
+		errs = append(errs, c())
+	}
+	a.closers = nil
+	return errors.Join(errs...)
+}
+
+// run is the program: it parses args, sets the server up, listens, prints
+// "listening on http://HOST:PORT" to stderr, and serves until ctx is done,
+// then shuts down gracefully.
+func run(ctx context.Context, args []string, stderr io.Writer) error {
+	stderr = &lockedWriter{w: stderr}
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	a, err := setup(ctx, o, stderr)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	if a.dev != nil && !isLoopback(ln.Addr()) {
+		a.logger.Warn("the development issuer is reachable from other hosts: anyone who reaches POST /dev/token can act as any user")
+	}
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(stderr, "listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	if err := a.Close(); err != nil {
+		return err
+	}
+	a.logger.Info("stopped")
+	return nil
+}
+
+// setup builds the server that o describes: stores, token verifier (a JWK
+// Set or the development issuer), the OTP service and the userinfo handler,
+// behind the request log. Logs and console codes go to stderr. ctx owns
+// background work (the JWK Set refresh).
+func setup(ctx context.Context, o *options, stderr io.Writer) (a *app, err error) {
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	a = &app{logger: logger, console: stderr}
+	defer func() {
+		if err != nil {
+			_ = a.Close()
+			a = nil
+		}
+	}()
+
+	var custom []userinfo.Attribute
+	if o.attributes != "" {
+		if custom, err = readAttributes(o.attributes); err != nil {
+			return nil, err
+		}
+	}
+
+	b, err := openBackend(ctx, o.db)
+	if err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, b.close)
+	if o.seed != "" {
+		users, err := readSeed(o.seed)
+		if err != nil {
+			return nil, err
+		}
+		if err := applySeed(ctx, b, users); err != nil {
+			return nil, err
+		}
+		logger.Info("seeded users", "count", len(users))
+	} else if created, err := ensureDemoUser(ctx, b); err != nil {
+		return nil, err
+	} else if created {
+		logger.Info("created the demo user", "sub", demoSubject)
+	}
+
+	tokens, err := a.tokenVerifier(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+
+	// The OTP service checks addresses with the handler's rules, so the
+	// registry is built first, from the same attributes as the handler's.
+	registry, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, custom)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := a.otpService(o, b, registry)
+	if err != nil {
+		return nil, err
+	}
+
+	policy := userinfo.AllClaims
+	if len(o.claims) > 0 {
+		policy = userinfo.StaticClaims(o.claims...)
+	}
+	h, err := userinfo.New(userinfo.Config{
+		Tokens:     tokens,
+		Store:      b.users,
+		OTP:        svc,
+		Policy:     policy,
+		Attributes: custom,
+		Logger:     logger,
+		OnUpdate:   onUpdate(logger, svc),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	// The handlers answer other methods themselves (405 with Allow, in
+	// JSON), so these patterns name no method.
+	mux.Handle("/userinfo", h)
+	mux.Handle("/userinfo/schema", h.SchemaHandler())
+	mux.Handle("/otp/send", h.Authenticator().Middleware(svc.SendHandler()))
+	mux.Handle("GET /openapi.json", h.OpenAPIHandler(userinfo.OpenAPIOptions{
+		Title:   "userinfo example server",
+		OTPSend: true,
+	}))
+	if a.dev != nil {
+		mux.Handle("GET /.well-known/jwks.json", a.dev.jwksHandler())
+		mux.Handle("POST /dev/token", a.dev.tokenHandler())
+	}
+	mux.Handle("GET /{$}", indexHandler(a.dev != nil))
+
+	a.handler = logRequests(logger, mux)
+	logger.Info("configured",
+		"store", b.name,
+		"tokens", tokenSource(o),
+		"otp_delivery", otpDelivery(o),
+		"otp_ttl", o.otpTTL.String(),
+		"custom_attributes", len(custom),
+		"claims", claimsDescription(o.claims))
+	return a, nil
+}
+
+// tokenVerifier returns the JWT verifier of o: keys from -jwks-url,
+// -jwks-file or the development issuer, with -issuer and -audience.
+func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVerifier, error) {
+	cfg := userinfo.JWTConfig{Issuer: o.issuer}
+	if o.audience != "" {
+		cfg.Audience = []string{o.audience}
+	}
+	var err error
+	switch {
+	case o.jwksURL != "":
+		var rs *userinfo.RemoteKeySet
+		rs, err = userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{URL: o.jwksURL})
+		if err == nil {
+			a.closers = append(a.closers, rs.Close)
+			cfg.Keys = rs
+		}
+	case o.jwksFile != "":
+		cfg.Keys, err = userinfo.ReadKeySetFile(o.jwksFile)
+	default:
+		a.dev, err = newDevIssuer(o.issuer, o.audience, time.Now)
+		if err == nil {
+			cfg.Issuer = a.dev.issuer
+			cfg.Keys, err = a.dev.keySet()
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return userinfo.NewJWTVerifier(cfg)
+}
+
+// otpService returns the OTP service: codes stored in the backend, hashed
+// with the key of -otp-key-file (or the backend's default), delivered to the
+// -otp-outbox file or the console.
+func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*otp.Service, error) {
+	key, err := otpKey(o, b)
+	if err != nil {
+		return nil, err
+	}
+	var sender otp.Sender
+	if o.otpOutbox != "" {
+		outbox, err := otp.OpenOutbox(o.otpOutbox)
+		if err != nil {
+			return nil, err
+		}
+		a.closers = append(a.closers, outbox.Close)
+		sender = outbox
+	} else {
+		sender = otp.NewConsoleSender(a.console)
+	}
+	return otp.New(otp.Config{
+		Store:     b.otp,
+		Sender:    sender,
+		Addresses: registry,
+		Key:       key,
+		TTL:       o.otpTTL,
+		Logger:    a.logger,
+	})
+}
+
+// otpKey returns the secret that codes are hashed with.
+func otpKey(o *options, b *backend) ([]byte, error) {
+	path := o.otpKeyFile
+	if path == "" {
+		path = b.keyFile
+	}
+	if path != "" {
+		key, err := otp.LoadOrCreateKeyFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("OTP key: %w", err)
+		}
+		return key, nil
+	}
+	if b.shared {
+		return nil, errors.New("-db postgres needs -otp-key-file: every replica must hash codes with the same key")
+	}
+	return otp.GenerateKey(), nil
+}
+
+// onUpdate logs each change (the names of the attributes, never their
+// values) and, when an email address or phone number was replaced, tells the
+// previous one.
+func onUpdate(logger *slog.Logger, svc *otp.Service) func(context.Context, userinfo.UpdateEvent) {
+	channels := []struct{ attr, channel string }{
+		{"email", userinfo.ChannelEmail},
+		{"phone_number", userinfo.ChannelSMS},
+	}
+	return func(ctx context.Context, e userinfo.UpdateEvent) {
+		set := slices.Sorted(maps.Keys(e.Set))
+		logger.InfoContext(ctx, "user updated", "sub", e.Subject, "client_id", e.ClientID,
+			"set", set, "removed", e.Removed, "version", e.Version)
+		for _, c := range channels {
+			newValue, changed := e.Set[c.attr]
+			old, had := e.Previous[c.attr].(string)
+			if !changed || !had || old == "" || old == newValue {
+				continue
+			}
+			if err := svc.NotifyChanged(ctx, e.Subject, c.channel, old); err != nil {
+				logger.ErrorContext(ctx, "notifying the previous address failed", "sub", e.Subject,
+					"channel", c.channel, "error", err.Error())
+			}
+		}
+	}
+}
+
+// readAttributes reads a -attributes registry file.
+func readAttributes(path string) ([]userinfo.Attribute, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	attrs, err := schema.Parse(f)
+	if err != nil {
+		return nil, fmt.Errorf("-attributes %s: %w", path, err)
+	}
+	return attrs, nil
+}
+
+func tokenSource(o *options) string {
+	switch {
+	case o.jwksURL != "":
+		return "jwks-url " + o.jwksURL
+	case o.jwksFile != "":
+		return "jwks-file " + o.jwksFile
+	}
+	return "development issuer (POST /dev/token)"
+}
+
+func otpDelivery(o *options) string {
+	if o.otpOutbox != "" {
+		return "outbox " + o.otpOutbox
+	}
+	return "console"
+}
+
+func claimsDescription(claims []string) any {
+	if len(claims) == 0 {
+		return "all"
+	}
+	return claims
+}
+
+// isLoopback reports whether addr is a loopback address.
+func isLoopback(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+// lockedWriter serialises writes to w, which the log, the console sender
+// and the listening line share.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
