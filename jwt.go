@@ -41,8 +41,8 @@ type JWTConfig struct {
 	HMACSecret []byte
 
 	// Algorithms is the allow-list of JWS algorithms. Default: RS256, RS384,
-	// RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA, and the HS
-	// algorithms when HMACSecret is set. "none" is never allowed. A key
+	// RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA when Keys is
+	// set, and HS256, HS384 and HS512 when HMACSecret is set. "none" is never allowed. A key
 	// whose JWK names an "alg" verifies that algorithm only.
 	Algorithms []string
 
@@ -107,7 +107,9 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
-		algs = defaultAlgorithms
+		if cfg.Keys != nil {
+			algs = defaultAlgorithms
+		}
 		if cfg.HMACSecret != nil {
 			algs = append(slices.Clip(algs), hmacAlgorithms...)
 		}

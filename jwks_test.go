@@ -1,0 +1,364 @@
+package userinfo_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/testkeys"
+)
+
+// jwksHarness is a remote key set on a keyServer with a fake clock, and an
+// Authenticator on it.
+type jwksHarness struct {
+	ks    *keyServer
+	set   *userinfo.RemoteKeySet
+	clock *btClock
+	auth  *userinfo.Authenticator
+}
+
+func newJWKSHarness(t *testing.T, ready bool, keys ...*testkeys.Key) *jwksHarness {
+	t.Helper()
+	return newJWKSHarnessOn(t, newKeyServer(t, keys...), ready)
+}
+
+func newJWKSHarnessOn(t *testing.T, ks *keyServer, ready bool) *jwksHarness {
+	t.Helper()
+	h := &jwksHarness{ks: ks, clock: newClock(btNow)}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{
+		URL: h.ks.URL, RefreshCooldown: time.Minute, MinRefreshInterval: time.Hour, Now: h.clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = set.Close() })
+	if ready {
+		if err := set.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.set = set
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: h.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.auth = &userinfo.Authenticator{Verifier: v}
+	return h
+}
+
+func (h *jwksHarness) request(t *testing.T, k *testkeys.Key) *httptest.ResponseRecorder {
+	t.Helper()
+	return btServe(h.auth, "/", "Bearer "+btSign(t, k, nil, btClaims(nil)))
+}
+
+// TestJWKSRotation: a key rotated in is picked up on its first unknown kid,
+// refetches are throttled by the cooldown, and when the server fails the
+// last good set keeps serving.
+func TestJWKSRotation(t *testing.T) {
+	btKeys()
+	h := newJWKSHarness(t, true, btRot)
+	fetches := func() int64 { return h.ks.hits.Load() }
+
+	btCheck(t, h.request(t, btRot), 200, "", "")
+	start := fetches()
+
+	// A token of a key not yet published: one refetch, still unknown.
+	btCheck(t, h.request(t, btRotNext), 401, "invalid_token", challengeInvalidToken)
+	if got := fetches(); got != start+1 {
+		t.Fatalf("fetches after an unknown kid = %d, want %d", got, start+1)
+	}
+
+	// The issuer publishes the new key. Within the cooldown no refetch
+	// happens, so the token is still refused.
+	h.ks.serve(btRot, btRotNext)
+	h.clock.Advance(30 * time.Second)
+	btCheck(t, h.request(t, btRotNext), 401, "invalid_token", challengeInvalidToken)
+	if got := fetches(); got != start+1 {
+		t.Fatalf("fetches within the cooldown = %d, want %d", got, start+1)
+	}
+
+	// After the cooldown the next request refetches and verifies.
+	h.clock.Advance(31 * time.Second)
+	btCheck(t, h.request(t, btRotNext), 200, "", "")
+	if got := fetches(); got != start+2 {
+		t.Fatalf("fetches after the cooldown = %d, want %d", got, start+2)
+	}
+	// Known keys need no fetch.
+	btCheck(t, h.request(t, btRot), 200, "", "")
+	btCheck(t, h.request(t, btRotNext), 200, "", "")
+	if got := fetches(); got != start+2 {
+		t.Fatalf("fetches for known keys = %d, want %d", got, start+2)
+	}
+
+	// The key server goes down: a refetch fails, the last good set serves.
+	h.ks.setDown()
+	h.clock.Advance(2 * time.Minute)
+	btCheck(t, h.request(t, btOther), 401, "invalid_token", challengeInvalidToken)
+	if got := fetches(); got != start+3 {
+		t.Fatalf("fetches while down = %d, want %d", got, start+3)
+	}
+	btCheck(t, h.request(t, btRot), 200, "", "")
+	btCheck(t, h.request(t, btRotNext), 200, "", "")
+}
+
+// TestJWKSRandomKidsThrottled: a burst of tokens with random key ids, many at
+// once, causes at most one fetch per cooldown.
+func TestJWKSRandomKidsThrottled(t *testing.T) {
+	btKeys()
+	h := newJWKSHarness(t, true, btRot)
+	start := h.ks.hits.Load()
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tok := btSign(t, btOther, map[string]any{"kid": strings.Repeat("k", i+1)}, btClaims(nil))
+			w := btServe(h.auth, "/", "Bearer "+tok)
+			if w.Code != 401 {
+				t.Errorf("status = %d, want 401", w.Code)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := h.ks.hits.Load() - start; got > 1 {
+		t.Fatalf("fetches for 20 random kids = %d, want at most 1", got)
+	}
+}
+
+// TestJWKSUnavailable: with no set ever fetched, tokens are answered 503
+// temporarily_unavailable (never 401, never a pass), and it recovers once
+// the server does.
+func TestJWKSUnavailable(t *testing.T) {
+	btKeys()
+	ks := newKeyServer(t, btRot)
+	ks.setDown()
+	h := newJWKSHarnessOn(t, ks, false)
+	w := h.request(t, btRot)
+	btCheck(t, w, 503, "temporarily_unavailable", "")
+	var body map[string]string
+	_ = json.Unmarshal(w.Body.Bytes(), &body)
+	if body["error_description"] != "The service is temporarily unavailable. Please try again later." {
+		t.Errorf("error_description = %q", body["error_description"])
+	}
+
+	_, err := h.set.VerificationKeys(context.Background(), btRot.ID)
+	if !errors.Is(err, userinfo.ErrNoKeySet) || errors.Is(err, userinfo.ErrInvalidToken) {
+		t.Fatalf("VerificationKeys error = %v, want ErrNoKeySet and not ErrInvalidToken", err)
+	}
+
+	h.ks.serve(btRot)
+	h.clock.Advance(2 * time.Minute)
+	btCheck(t, h.request(t, btRot), 200, "", "")
+}
+
+// TestJWKSNeverUp: a server down from the start.
+func TestJWKSNeverUp(t *testing.T) {
+	ks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusBadGateway)
+	}))
+	defer ks.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{URL: ks.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	btKeys()
+	w := btServe(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil)))
+	btCheck(t, w, 503, "temporarily_unavailable", "")
+}
+
+// TestJWKSDiscovery: the JWK Set found through the issuer's discovery
+// document.
+func TestJWKSDiscovery(t *testing.T) {
+	btKeys()
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	issuer := srv.URL + "/tenant"
+	mux.HandleFunc("GET /tenant/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": issuer, "jwks_uri": srv.URL + "/keys"})
+	})
+	mux.HandleFunc("GET /bad/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{"issuer": "https://evil.example", "jwks_uri": srv.URL + "/keys"})
+	})
+	mux.HandleFunc("GET /keys", func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(testkeys.JWKS(btRot)) })
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{Issuer: issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	if set.URL() != srv.URL+"/keys" {
+		t.Errorf("URL = %q", set.URL())
+	}
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Issuer: btIssuer, Now: func() time.Time { return btNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	btCheck(t, btServe(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil))), 200, "", "")
+
+	if _, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{Issuer: srv.URL + "/bad"}); err == nil {
+		t.Error("discovery with a mismatched issuer succeeded")
+	}
+	if _, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{Issuer: srv.URL + "/missing"}); err == nil {
+		t.Error("discovery of a missing document succeeded")
+	}
+}
+
+func TestJWKSConfigErrors(t *testing.T) {
+	ctx := context.Background()
+	for name, cfg := range map[string]userinfo.RemoteKeySetConfig{
+		"neither":    {},
+		"both":       {URL: "https://a.example/jwks", Issuer: "https://a.example"},
+		"not http":   {URL: "file:///etc/passwd"},
+		"relative":   {URL: "/jwks"},
+		"bad issuer": {Issuer: "ftp://a.example"},
+	} {
+		if _, err := userinfo.NewRemoteKeySet(ctx, cfg); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestJWKSStaticAndFile covers the fixed key sets and what they keep.
+func TestJWKSStaticAndFile(t *testing.T) {
+	btKeys()
+	ctx := context.Background()
+	jwks := testkeys.JWKS(btES, btRS, btEd)
+	set, err := userinfo.NewStaticKeySet(jwks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []*testkeys.Key{btES, btRS, btEd} {
+		keys, err := set.VerificationKeys(ctx, k.ID)
+		if err != nil || len(keys) != 1 || keys[0].ID != k.ID || keys[0].Algorithm != k.Alg {
+			t.Errorf("VerificationKeys(%s) = %+v, %v", k.ID, keys, err)
+		}
+	}
+	if keys, _ := set.VerificationKeys(ctx, ""); len(keys) != 3 {
+		t.Errorf("VerificationKeys(\"\") has %d keys, want 3", len(keys))
+	}
+	if keys, _ := set.VerificationKeys(ctx, "nope"); len(keys) != 0 {
+		t.Errorf("unknown kid gave %d keys", len(keys))
+	}
+
+	path := filepath.Join(t.TempDir(), "jwks.json")
+	if err := os.WriteFile(path, jwks, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := userinfo.ReadKeySetFile(path); err != nil {
+		t.Errorf("ReadKeySetFile: %v", err)
+	}
+	if _, err := userinfo.ReadKeySetFile(path + ".missing"); err == nil {
+		t.Error("ReadKeySetFile of a missing file succeeded")
+	}
+
+	// Keys that are not for verifying signatures are left out.
+	encKey := btES.JWK()
+	encKey["use"] = "enc"
+	opsKey := btRS.JWK()
+	opsKey["key_ops"] = []string{"encrypt"}
+	hmacKey := map[string]any{"kty": "oct", "k": "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "kid": "h"}
+	only := func(keys ...map[string]any) []byte {
+		b, _ := json.Marshal(map[string]any{"keys": keys})
+		return b
+	}
+	for name, data := range map[string][]byte{
+		"not JSON":       []byte("nope"),
+		"empty set":      []byte(`{"keys":[]}`),
+		"encryption key": only(encKey),
+		"key_ops":        only(opsKey),
+		"symmetric key":  only(hmacKey),
+	} {
+		if _, err := userinfo.NewStaticKeySet(data); err == nil {
+			t.Errorf("%s: NewStaticKeySet succeeded", name)
+		}
+	}
+	mixed, err := userinfo.NewStaticKeySet(only(encKey, hmacKey, btEd.JWK()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := mixed.VerificationKeys(ctx, ""); len(keys) != 1 || keys[0].ID != btEd.ID {
+		t.Errorf("mixed set kept %+v, want only the Ed25519 key", keys)
+	}
+}
+
+// TestJWTConfigErrors covers what NewJWTVerifier refuses.
+func TestJWTConfigErrors(t *testing.T) {
+	btKeys()
+	set, _ := userinfo.NewStaticKeySet(testkeys.JWKS(btES))
+	secret := []byte(strings.Repeat("s", 32))
+	for name, cfg := range map[string]userinfo.JWTConfig{
+		"no keys":              {},
+		"none":                 {Keys: set, Algorithms: []string{"none"}},
+		"unknown alg":          {Keys: set, Algorithms: []string{"XX999"}},
+		"HS256 without secret": {Keys: set, Algorithms: []string{"HS256"}},
+		"short secret":         {HMACSecret: []byte("short")},
+		"RS256 without keys":   {HMACSecret: secret, Algorithms: []string{"RS256"}},
+	} {
+		if _, err := userinfo.NewJWTVerifier(cfg); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// TestJWTHMAC: HS256 works with a configured secret, and only then.
+func TestJWTHMAC(t *testing.T) {
+	secret := []byte(strings.Repeat("s", 32))
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{HMACSecret: secret, Now: func() time.Time { return btNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &userinfo.Authenticator{Verifier: v}
+	good, _ := testkeys.SignHMAC("HS256", secret, nil, btClaims(nil))
+	bad, _ := testkeys.SignHMAC("HS256", []byte(strings.Repeat("t", 32)), nil, btClaims(nil))
+	btCheck(t, btServe(a, "/", "Bearer "+good), 200, "", "")
+	btCheck(t, btServe(a, "/", "Bearer "+bad), 401, "invalid_token", challengeInvalidToken)
+	btKeys()
+	btCheck(t, btServe(a, "/", "Bearer "+btSign(t, btES, nil, btClaims(nil))), 401, "invalid_token", challengeInvalidToken)
+}
+
+// TestJWTPrincipal checks what a verified token yields.
+func TestJWTPrincipal(t *testing.T) {
+	btKeys()
+	set, _ := userinfo.NewStaticKeySet(testkeys.JWKS(btES))
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := btSign(t, btES, nil, btClaims(map[string]any{
+		"scope": "openid  profile", "scp": []string{"email", "openid"}, "client_id": nil, "azp": "spa", "exp": 1767326645.5,
+	}))
+	p, err := v.VerifyToken(context.Background(), tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Subject != "u1" || p.ClientID != "spa" || strings.Join(p.Scopes, " ") != "openid profile email" {
+		t.Errorf("principal = %+v", p)
+	}
+	if want := time.Unix(1767326645, 5e8).UTC(); !p.Expiry.Equal(want) {
+		t.Errorf("Expiry = %v, want %v", p.Expiry, want)
+	}
+	if p.Claims["iss"] != btIssuer {
+		t.Errorf("Claims = %v", p.Claims)
+	}
+}
