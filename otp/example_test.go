@@ -13,22 +13,14 @@ import (
 	"github.com/ciamkit/userinfo/otp"
 )
 
-// addresses stands in for the handler's *userinfo.Registry, which checks
-// addresses with the rules of PATCH /userinfo.
-type addresses struct{}
-
-func (addresses) CheckEmail(s string) error {
-	if !strings.Contains(s, "@") {
-		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeMalformedEmail, "")
+// registry returns the attribute registry of the PATCH handler: the send
+// handler checks addresses with its rules.
+func registry() *userinfo.Registry {
+	reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, nil)
+	if err != nil {
+		panic(err)
 	}
-	return nil
-}
-
-func (addresses) CheckPhoneNumber(s string) error {
-	if len(s) != 11 {
-		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeMalformedPhoneNumber, "")
-	}
-	return nil
+	return reg
 }
 
 // A code is sent, redeemed once, and refused the second time.
@@ -38,7 +30,7 @@ func Example() {
 	svc, err := otp.New(otp.Config{
 		Store:     otp.NewMemoryStore(), // replicas: a shared SQL store
 		Sender:    sender,
-		Addresses: addresses{},
+		Addresses: registry(),
 		Key:       otp.GenerateKey(), // replicas: one key for all, from a secret store
 	})
 	if err != nil {
@@ -65,7 +57,7 @@ func Example() {
 // code.
 func ExampleService_SendHandler() {
 	sender := &otp.RecordingSender{}
-	svc, err := otp.New(otp.Config{Store: otp.NewMemoryStore(), Sender: sender, Addresses: addresses{}, Key: otp.GenerateKey()})
+	svc, err := otp.New(otp.Config{Store: otp.NewMemoryStore(), Sender: sender, Addresses: registry(), Key: otp.GenerateKey()})
 	if err != nil {
 		panic(err)
 	}

@@ -387,3 +387,67 @@ func TestNotify(t *testing.T) {
 		t.Errorf("NotifyChanged without a previous address: err %v, sent %d", err, len(e.sender.Messages())-1)
 	}
 }
+
+// The handler's registry is what Config.Addresses takes.
+var _ AddressChecker = (*userinfo.Registry)(nil)
+
+func TestSendWithRegistry(t *testing.T) {
+	reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, body string
+		wantStatus int
+		wantBody   string
+	}{
+		{"good email", `{"usage":"update_userinfo","email":"a@x.test"}`, 200, ""},
+		{"good phone", `{"usage":"update_userinfo","phone_number":"13612345678"}`, 200, ""},
+		{"bad email", `{"usage":"update_userinfo","email":"a@"}`, 400, errBody("malformed_email", "")},
+		{"bad phone", `{"usage":"update_userinfo","phone_number":"+8613612345678"}`, 400, errBody("malformed_phone_number", "")},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, nil, func(c *Config) { c.Addresses = reg })
+			w := e.post(t, "u1", jsonType, tt.body)
+			if w.Code != tt.wantStatus || (tt.wantBody != "" && w.Body.String() != tt.wantBody) {
+				t.Errorf("got %d %s, want %d %s", w.Code, w.Body, tt.wantStatus, tt.wantBody)
+			}
+		})
+	}
+}
+
+// TestLogs runs every path that logs and checks that the logs say something
+// useful and hold no code or otp_token (newEnv checks the latter for every
+// test).
+func TestLogs(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, nil, func(c *Config) { c.TargetLimit = 2 })
+	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	e.svc.RedeemOTP(ctx, userinfo.OTPCheck{Subject: "u2", Channel: userinfo.ChannelEmail, Target: "a@x.test",
+		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: code})
+	for range DefaultMaxAttempts {
+		e.svc.RedeemOTP(ctx, check(token, wrongCode(code)))
+	}
+	e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	e.svc.Send(ctx, "u1", userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo) // throttled
+	var leaked Message
+	e.svc.cfg.Sender = SenderFunc(func(ctx context.Context, m Message) error {
+		leaked = m
+		return fmt.Errorf("rejected %s for %s", m.Code, m.Token)
+	})
+	e.svc.Send(ctx, "u1", userinfo.ChannelSMS, "13612345678", userinfo.PurposeUpdateUserinfo)
+	logs := e.logs.String()
+	for _, want := range []string{"not issued for", "dead after too many wrong codes", "send throttled",
+		"sender failed", "[REDACTED]", "code sent"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the logs do not say %q:\n%s", want, logs)
+		}
+	}
+	checkLogs(t, logs, []Message{leaked})
+	for _, addr := range []string{"a@x.test", "13612345678"} {
+		if strings.Contains(logs, addr) {
+			t.Errorf("the logs show the address %s:\n%s", addr, logs)
+		}
+	}
+}
