@@ -27,6 +27,9 @@ const (
 	idleTimeout       = 2 * time.Minute
 	maxHeaderBytes    = 16 << 10
 	shutdownTimeout   = 10 * time.Second
+	// jwksStartWait is how long setup waits for the first fetch of
+	// -jwks-url.
+	jwksStartWait = 10 * time.Second
 )
 
 // app is the configured server: its routes and what must be closed after.
@@ -111,13 +114,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // Set or the development issuer), the OTP service and the userinfo handler,
 // behind the request log. Logs and console codes go to stderr. ctx owns
 // background work (the JWK Set refresh).
-func setup(ctx context.Context, o *options, stderr io.Writer) (a *app, err error) {
+func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error) {
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	a = &app{logger: logger, console: stderr}
+	a := &app{logger: logger, console: stderr}
 	defer func() {
 		if err != nil {
 			_ = a.Close()
-			a = nil
 		}
 	}()
 
@@ -223,6 +225,13 @@ func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVeri
 		if err == nil {
 			a.closers = append(a.closers, rs.Close)
 			cfg.Keys = rs
+			// Start with keys when the issuer is up; when it is not, start
+			// anyway: requests are answered 503 until a fetch succeeds.
+			rctx, cancel := context.WithTimeout(ctx, jwksStartWait)
+			if rerr := rs.Ready(rctx); rerr != nil {
+				a.logger.Warn("the JWK Set is not fetched yet; tokens are answered 503 until it is", "url", rs.URL())
+			}
+			cancel()
 		}
 	case o.jwksFile != "":
 		cfg.Keys, err = userinfo.ReadKeySetFile(o.jwksFile)
