@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ciamkit/userinfo"
 )
@@ -175,6 +176,13 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 	if err := s.checkAddress(channel, target); err != nil {
 		return "", err
 	}
+	// What Record promises stores.
+	if !storable(target) {
+		return "", s.malformed(channel, errors.New("otp: address not storable"))
+	}
+	if !storable(subject) || !storable(purpose) {
+		return "", errors.New("otp: Send: subject or purpose is not valid UTF-8 without NUL of at most 1024 bytes")
+	}
 	now := s.now()
 	// The subject first, and each counts on its own: a request refused for
 	// the target's volume still counts for the user who made it, but one
@@ -226,13 +234,10 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 // checkAddress checks target with Config.Addresses.
 func (s *Service) checkAddress(channel, target string) error {
 	var err error
-	var code string
 	switch channel {
 	case userinfo.ChannelEmail:
-		code = userinfo.CodeMalformedEmail
 		err = s.cfg.Addresses.CheckEmail(target)
 	case userinfo.ChannelSMS:
-		code = userinfo.CodeMalformedPhoneNumber
 		err = s.cfg.Addresses.CheckPhoneNumber(target)
 	default:
 		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "Unknown channel.")
@@ -244,7 +249,23 @@ func (s *Service) checkAddress(channel, target string) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	return &userinfo.Error{Status: http.StatusBadRequest, Code: code, Err: err}
+	return s.malformed(channel, err)
+}
+
+// malformed returns the 400 malformed_email or malformed_phone_number of
+// channel.
+func (s *Service) malformed(channel string, cause error) error {
+	code := userinfo.CodeMalformedPhoneNumber
+	if channel == userinfo.ChannelEmail {
+		code = userinfo.CodeMalformedEmail
+	}
+	return &userinfo.Error{Status: http.StatusBadRequest, Code: code, Err: cause}
+}
+
+// storable reports whether s is what Record promises stores: valid UTF-8
+// without NUL, at most 1024 bytes.
+func storable(s string) bool {
+	return len(s) <= 1024 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
 // throttle counts a send under (kind, value), or returns the 429.

@@ -305,6 +305,8 @@ func TestSendErrors(t *testing.T) {
 		{"bad phone, plain checker error", "u1", userinfo.ChannelSMS, "12345", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeMalformedPhoneNumber},
 		{"unknown channel", "u1", "pigeon", "a@x.test", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeInvalidRequest},
 		{"no purpose", "u1", userinfo.ChannelEmail, "a@x.test", "", 400, userinfo.CodeInvalidRequest},
+		{"NUL in the address", "u1", userinfo.ChannelEmail, "a@x.test\x00", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeMalformedEmail},
+		{"huge address", "u1", userinfo.ChannelEmail, strings.Repeat("a", 1100) + "@x.test", userinfo.PurposeUpdateUserinfo, 400, userinfo.CodeMalformedEmail},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -320,8 +322,12 @@ func TestSendErrors(t *testing.T) {
 		})
 	}
 	e := newEnv(t, nil, nil)
-	if _, err := e.svc.Send(context.Background(), "", userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo); err == nil {
-		t.Errorf("Send without a subject: got nil error")
+	for _, subject := range []string{"", "u\x00", "\xff"} {
+		_, err := e.svc.Send(context.Background(), subject, userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo)
+		var ue *userinfo.Error
+		if err == nil || errors.As(err, &ue) {
+			t.Errorf("Send with subject %q: got %v, want a server error", subject, err)
+		}
 	}
 }
 
