@@ -50,7 +50,7 @@ func Parse(r io.Reader) ([]Attribute, error) {
 		}
 	}
 	raw, ok := top["attributes"]
-	if !ok {
+	if !ok || string(raw) == "null" {
 		return nil, errors.New(`schema: the registry has no "attributes" member`)
 	}
 	var items []json.RawMessage
@@ -77,9 +77,14 @@ func parseAttribute(item json.RawMessage) (Attribute, error) {
 	if err := json.Unmarshal(item, &members); err != nil || members == nil {
 		return a, errors.New("not a JSON object")
 	}
-	for k := range members {
+	for k, v := range members {
 		if _, ok := slices.BinarySearch(attributeKeys, k); !ok {
 			return a, fmt.Errorf("unknown member %q", k)
+		}
+		// encoding/json decodes "1" into a json.Number; a bound must be
+		// a JSON number.
+		if (k == "minimum" || k == "maximum") && len(v) > 0 && v[0] == '"' {
+			return a, fmt.Errorf("%s is a string, not a number", k)
 		}
 	}
 	dec := json.NewDecoder(bytes.NewReader(item))
