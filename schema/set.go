@@ -272,12 +272,19 @@ func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 		}
 	}
 	if v, ok := body["email"]; ok {
-		if a, ok := v.(string); !ok || !s.CheckEmail(a) || !valid(s.entries["email"].sch, a) {
+		if a, ok := v.(string); !ok || !s.CheckEmail(a) {
 			return nil, &AttributeError{Name: "email", Err: ErrMalformedEmail}
 		}
 	}
 	out := make(map[string]any, len(body))
 	for _, k := range keys {
+		if k == "email" || k == "phone_number" {
+			// Checked above, by the same rules as their schemas: the
+			// email format is bound to isEmail, and the phone rule is
+			// the schema's pattern.
+			out[k] = body[k]
+			continue
+		}
 		v, ok := s.value(s.entries[k], body[k])
 		if !ok {
 			return nil, &AttributeError{Name: k, Err: ErrInvalidValue}
