@@ -3,8 +3,12 @@ package schema
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
 )
 
 func TestNewRejectsBadRegistries(t *testing.T) {
@@ -187,4 +191,37 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted %q but New fails: %v", data, err)
 		}
 	})
+}
+
+func TestTablesSorted(t *testing.T) {
+	for name, list := range map[string][]string{"formats": formats, "attributeKeys": attributeKeys, "readOnlyClaims": readOnlyClaims} {
+		if !slices.IsSorted(list) {
+			t.Errorf("%s is not sorted; binary search fails: %v", name, list)
+		}
+	}
+	// Every format is asserted by the compiler: jsonschema knows it, or the
+	// compiler binds it (email).
+	for _, f := range Formats() {
+		if jsonschema.Formats[f] == nil && f != "email" {
+			t.Errorf("format %q is not asserted by jsonschema/v5", f)
+		}
+	}
+}
+
+func TestSetConcurrentUse(t *testing.T) {
+	s := testSet(t, "")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 50 {
+				body := map[string]any{"zoneinfo": []string{"Asia/Shanghai", "Europe/Paris", "Mars/Base"}[(i+j)%3],
+					"floor": json.Number("1e1"), "nickname": "n"}
+				_, err := s.Validate(body)
+				if wantErr := (i+j)%3 == 2; (err != nil) != wantErr {
+					t.Errorf("Validate(%v) = %v", body, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
