@@ -20,7 +20,6 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v5"
 
 	"github.com/ciamkit/userinfo"
-	"github.com/ciamkit/userinfo/schema"
 )
 
 var updateOpenAPI = flag.Bool("update-openapi", false, "rewrite testdata/openapi*.json from the current registry")
@@ -60,9 +59,9 @@ func openAPICases() []openAPICase {
 			name:   "contract registry",
 			golden: "openapi-custom.json",
 			cfg: func(t *testing.T) userinfo.Config {
-				attrs, err := schema.Parse(strings.NewReader(contractRegistry))
+				attrs, err := userinfo.ParseAttributes(strings.NewReader(contractRegistry))
 				if err != nil {
-					t.Fatalf("schema.Parse: %v", err)
+					t.Fatalf("ParseAttributes: %v", err)
 				}
 				c := base(t)
 				c.Attributes = attrs

@@ -16,7 +16,6 @@ import (
 
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
-	"github.com/ciamkit/userinfo/schema"
 )
 
 // Timeouts of the HTTP server.
@@ -329,7 +328,7 @@ func readAttributes(path string) ([]userinfo.Attribute, error) {
 		return nil, err
 	}
 	defer f.Close()
-	attrs, err := schema.Parse(f)
+	attrs, err := userinfo.ParseAttributes(f)
 	if err != nil {
 		return nil, fmt.Errorf("-attributes %s: %w", path, err)
 	}
