@@ -362,3 +362,40 @@ func TestJWTPrincipal(t *testing.T) {
 		t.Errorf("Claims = %v", p.Claims)
 	}
 }
+
+// TestJWTKeyWithoutAlg: a JWK without "alg" verifies the algorithms of its
+// type and curve only.
+func TestJWTKeyWithoutAlg(t *testing.T) {
+	btKeys()
+	var jwks []map[string]any
+	for _, k := range []*testkeys.Key{btES, btRS, btEd} {
+		m := k.JWK()
+		delete(m, "alg")
+		jwks = append(jwks, m)
+	}
+	data, _ := json.Marshal(map[string]any{"keys": jwks})
+	set, err := userinfo.NewStaticKeySet(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := func(k *testkeys.Key, alg string) *testkeys.Key {
+		return &testkeys.Key{ID: k.ID, Alg: alg, Signer: k.Signer}
+	}
+	for _, tt := range []struct {
+		key  *testkeys.Key
+		want bool
+	}{
+		{btES, true}, {btRS, true}, {btEd, true},
+		{as(btRS, "PS256"), true}, {as(btRS, "RS512"), true},
+		{as(btES, "ES384"), false}, {as(btES, "ES512"), false},
+	} {
+		_, err := v.VerifyToken(context.Background(), btSign(t, tt.key, nil, btClaims(nil)))
+		if (err == nil) != tt.want {
+			t.Errorf("%s on a %s key without alg: err = %v, want success %v", tt.key.Alg, tt.key.ID, err, tt.want)
+		}
+	}
+}
