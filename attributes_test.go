@@ -12,8 +12,8 @@ import (
 	"github.com/ciamkit/userinfo/schema"
 )
 
-// registryFile is the contract's registry file with "birthdate", which
-// clashes with the standard claim, renamed "hire_date".
+// registryFile is the contract's registry file with a few more attributes,
+// and "birthdate" (a refinement of the standard claim) renamed "hire_date".
 const registryFile = `{"attributes": [
   {"name": "employee_id", "type": "string", "pattern": "^E[0-9]{6}$"},
   {"name": "badge",       "type": "string", "pattern": "E[0-9]{6}"},
@@ -58,18 +58,27 @@ func TestParseAttributesContractFile(t *testing.T) {
   {"name": "birthdate",   "type": "string", "format": "date"},
   {"name": "bio",         "type": "string", "max_length": 280}
 ]}`
-	// The contract's example defines "birthdate", a standard claim (OIDC
-	// Core §5.1), which the contract also says is an error.
-	if _, err := ParseAttributes(strings.NewReader(contract)); err == nil || !strings.Contains(err.Error(), "birthdate") {
-		t.Errorf("ParseAttributes(contract example) = %v, want the birthdate clash", err)
-	}
-	fixed := strings.Replace(contract, `"birthdate"`, `"hire_date"`, 1)
-	attrs, err := ParseAttributes(strings.NewReader(fixed))
+	// The contract's example defines "birthdate", a standard string claim
+	// (OIDC Core §5.1): the entry refines it, so both rules hold.
+	attrs, err := ParseAttributes(strings.NewReader(contract))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("ParseAttributes(contract example) = %v", err)
 	}
 	if len(attrs) != 6 || attrs[2].IsMutable() || !attrs[0].IsMutable() {
 		t.Errorf("ParseAttributes = %+v", attrs)
+	}
+	r, err := NewRegistry(PhoneMainlandChina, attrs)
+	if err != nil {
+		t.Fatalf("NewRegistry(contract example) = %v", err)
+	}
+	for body, wantOK := range map[string]bool{
+		`{"birthdate":"1990-01-31"}`: true,
+		`{"birthdate":"1990"}`:       false, // a standard birthdate, but not a "date"
+		`{"birthdate":"1990-02-30"}`: false,
+	} {
+		if _, err := r.validate(decodeBody(t, body)); (err == nil) != wantOK {
+			t.Errorf("validate(%s) = %v, want ok %v", body, err, wantOK)
+		}
 	}
 	for _, bad := range []string{
 		`{"attributes": [{"name": "x", "type": "string", "unknown": 1}]}`,
@@ -91,7 +100,8 @@ func TestNewRegistryErrors(t *testing.T) {
 	}{
 		{"unknown phone rule", PhoneRule(7), nil},
 		{"negative phone rule", PhoneRule(-1), nil},
-		{"clash", PhoneMainlandChina, []Attribute{{Name: "zoneinfo", Type: "string"}}},
+		{"clash", PhoneMainlandChina, []Attribute{{Name: "email", Type: "string"}}},
+		{"refinement of another type", PhoneMainlandChina, []Attribute{{Name: "zoneinfo", Type: "integer"}}},
 		{"clash with an OTP field", PhoneMainlandChina, []Attribute{{Name: "email_otp_token", Type: "string"}}},
 		{"invalid regex", PhoneMainlandChina, []Attribute{{Name: "x", Type: "string", Pattern: "(["}}},
 		{"unknown type", PhoneMainlandChina, []Attribute{{Name: "x", Type: "list"}}},

@@ -17,7 +17,12 @@ type Attribute struct {
 	// Name is the claim name: 1 to 128 ASCII letters, digits, "_", ".", ":"
 	// or "-", starting with a letter or "_". It must not equal a standard
 	// claim or an OTP field of the request, nor another attribute's name,
-	// even when compared case-insensitively ("Email" is refused).
+	// even when compared case-insensitively ("Email" is refused), with one
+	// exception: a string attribute named exactly as a standard string claim
+	// (birthdate, name, nickname, locale, zoneinfo, …; not sub, email,
+	// phone_number, address or the *_verified flags) refines that claim: its
+	// rules are checked on top of the standard ones, and "mutable": false
+	// makes the claim read-only.
 	Name string `json:"name"`
 	// Type is "string", "integer", "number" or "boolean". An integer is a
 	// JSON number without a fractional part within the range of int64; a

@@ -56,6 +56,17 @@ var reservedNames = []string{
 	"updated_at", "website", "zoneinfo",
 }
 
+// refinableClaims are the standard string claims that a registry may
+// refine: an attribute of type string with the claim's name adds its rules
+// (pattern, format, enum, lengths) to the standard rule, or makes the claim
+// read-only with "mutable": false. The other standard claims (sub, email,
+// phone_number, the *_verified flags, updated_at, address) and the OTP fields
+// keep their meaning and may not be redefined.
+var refinableClaims = []string{
+	"birthdate", "family_name", "gender", "given_name", "locale", "middle_name", "name", "nickname",
+	"picture", "preferred_username", "profile", "website", "zoneinfo",
+}
+
 // addressMembers are the members of the address claim (OIDC Core §5.1.1);
 // the value says whether the member may hold line breaks.
 var addressMembers = map[string]bool{

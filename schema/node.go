@@ -21,6 +21,7 @@ type Node struct {
 	Minimum              *json.Number        `json:"minimum,omitempty"`
 	Maximum              *json.Number        `json:"maximum,omitempty"`
 	Enum                 []any               `json:"enum,omitempty"`
+	AllOf                []*Node             `json:"allOf,omitempty"`
 	Properties           map[string]*Node    `json:"properties,omitempty"`
 	AdditionalProperties *bool               `json:"additionalProperties,omitempty"`
 	DependentRequired    map[string][]string `json:"dependentRequired,omitempty"`

@@ -156,7 +156,9 @@ func checkJSON(data []byte) error {
 }
 
 // checkCustom checks each attribute and their names against each other, the
-// standard claims and the OTP fields, case-insensitively.
+// standard claims and the OTP fields, case-insensitively. The one exception
+// is a string attribute named exactly as a refinable standard claim (see
+// refinableClaims): it refines that claim.
 func checkCustom(attrs []Attribute) error {
 	seen := make(map[string]string, len(attrs))
 	for i, a := range attrs {
@@ -164,8 +166,12 @@ func checkCustom(attrs []Attribute) error {
 			return fmt.Errorf("schema: attributes[%d]: %w", i, err)
 		}
 		folded := strings.ToLower(a.Name)
+		refines := slices.Contains(refinableClaims, a.Name)
+		if refines && a.Type != "string" {
+			return fmt.Errorf("schema: attribute %q refines the standard claim %q and must be of type string", a.Name, a.Name)
+		}
 		for _, s := range reservedNames {
-			if strings.EqualFold(s, a.Name) {
+			if strings.EqualFold(s, a.Name) && !refines {
 				return fmt.Errorf("schema: attribute %q clashes with the standard name %q", a.Name, s)
 			}
 		}

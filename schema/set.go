@@ -109,6 +109,17 @@ func New(opts Options) (*Set, error) {
 		if a.IsMutable() {
 			e.kind, e.node = writable, n
 		}
+		if std := entries[a.Name]; std != nil {
+			// A refinement of a standard claim: both rules hold.
+			e.check = std.check
+			if e.node != nil {
+				desc := a.Description
+				if desc == "" {
+					desc = std.node.Description
+				}
+				e.node = &Node{Description: desc, AllOf: []*Node{std.node, n}}
+			}
+		}
 		entries[a.Name] = e
 	}
 	s := &Set{entries: entries}

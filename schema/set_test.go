@@ -525,3 +525,58 @@ const typicalBody = `{"name":"张三","nickname":"zs","zoneinfo":"Asia/Shanghai"
 "address":{"locality":"Shanghai","country":"CN"},
 "employee_id":"E123456","department":"eng","floor":12,"newsletter":true,
 "email":"zs@example.com","email_otp_token":"tok_abcdefghijklmnop","email_otp":"123456"}`
+
+// TestRefineStandardClaim: a string attribute named as a standard string
+// claim adds its rules to the claim's own, as the contract's sample registry
+// does with birthdate; "mutable": false makes the claim read-only.
+func TestRefineStandardClaim(t *testing.T) {
+	short := 3
+	s, err := New(Options{Custom: []Attribute{
+		{Name: "birthdate", Type: "string", Format: "date"},
+		{Name: "nickname", Type: "string", MaxLength: &short},
+		{Name: "gender", Type: "string", Mutable: new(bool)},
+	}})
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	tests := []struct {
+		body     string
+		wantErr  error
+		wantName string
+	}{
+		{body: `{"birthdate":"1990-01-31"}`},
+		{body: `{"birthdate":"1990"}`, wantErr: ErrInvalidValue, wantName: "birthdate"}, // standard, but not a date
+		{body: `{"birthdate":"1990-02-30"}`, wantErr: ErrInvalidValue, wantName: "birthdate"},
+		{body: `{"birthdate":null}`},
+		{body: `{"nickname":"abc"}`},
+		{body: `{"nickname":"abcd"}`, wantErr: ErrInvalidValue, wantName: "nickname"},
+		{body: `{"nickname":"a\u0001"}`, wantErr: ErrInvalidValue, wantName: "nickname"}, // the standard rule still holds
+		{body: `{"gender":"f"}`, wantErr: ErrNotWritable, wantName: "gender"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.body, func(t *testing.T) {
+			_, err := s.Validate(decode(t, tt.body))
+			var ae *AttributeError
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Errorf("Validate(%s) = %v, want success", tt.body, err)
+			case tt.wantErr != nil && (!errors.As(err, &ae) || !errors.Is(err, tt.wantErr) || ae.Name != tt.wantName):
+				t.Errorf("Validate(%s) = %v, want %v on %q", tt.body, err, tt.wantErr, tt.wantName)
+			}
+		})
+	}
+	if !s.Known("gender") || s.Writable("gender") {
+		t.Errorf("gender: Known %v, Writable %v; want known and read-only", s.Known("gender"), s.Writable("gender"))
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(s.JSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	props := doc["properties"].(map[string]any)
+	if _, ok := props["birthdate"].(map[string]any)["allOf"]; !ok {
+		t.Errorf("schema of birthdate = %v, want an allOf of the standard and the registry rule", props["birthdate"])
+	}
+	if _, ok := props["gender"]; ok {
+		t.Errorf("read-only gender is in the schema")
+	}
+}
