@@ -1,0 +1,28 @@
+// Package sqlstore is the home of the SQL stores of users and one-time codes:
+// a [github.com/ciamkit/userinfo.UserStore] and a
+// [github.com/ciamkit/userinfo/otp.Store] in each of
+//
+//   - [github.com/ciamkit/userinfo/sqlstore/postgres], on PostgreSQL through
+//     pgx: the store for replicas, which all share one database;
+//   - [github.com/ciamkit/userinfo/sqlstore/sqlite], on an embedded SQLite
+//     file through the pure-Go modernc.org/sqlite (no cgo): one server, or
+//     several processes on one machine.
+//
+// Both create their tables on open (migrations embedded in the binary,
+// applied once, safe when several processes open the database at once),
+// keep attributes as JSON, enforce the uniqueness of email addresses
+// (ignoring case) and phone numbers with unique indexes, apply each update
+// atomically with its version check, and pass the conformance kits
+// userinfotest.TestUserStore and userinfotest.TestOTPStore.
+//
+// Typical use:
+//
+//	db, err := postgres.Open(ctx, "postgres://user:pass@db.internal/idp?pool_max_conns=20")
+//	if err != nil { … }
+//	defer db.Close()
+//	cfg.Store = db          // userinfo.Config
+//	otpCfg.Store = db.OTP() // otp.Config
+//
+// The packages are separate so that a program links only the driver it
+// uses.
+package sqlstore

@@ -1,0 +1,109 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ciamkit/userinfo/otp"
+)
+
+// OTPStore is an [otp.Store] in PostgreSQL, sharing its [Store]'s pool and
+// tables. Every method is one statement, except Throttle, one transaction
+// under an advisory lock for the key; so redemption is single-use and
+// throttling global across every process on the database. Times are kept to
+// the microsecond.
+type OTPStore struct {
+	s *Store
+}
+
+// OTP returns the store's one-time codes.
+func (s *Store) OTP() *OTPStore { return &OTPStore{s: s} }
+
+var _ otp.Store = (*OTPStore)(nil)
+
+// Create implements [otp.Store]. A record with the ID already there is an
+// error (a unique violation).
+func (o *OTPStore) Create(ctx context.Context, rec otp.Record) error {
+	_, err := o.s.pool.Exec(ctx, `
+		INSERT INTO userinfo_otp_records (id, subject, channel, target, purpose, code_hash, expires_at, attempts)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		rec.ID, rec.Subject, rec.Channel, rec.Target, rec.Purpose, rec.CodeHash, rec.ExpiresAt, rec.Attempts)
+	if err != nil {
+		return fmt.Errorf("postgres: OTP Create: %w", err)
+	}
+	return nil
+}
+
+// Attempt implements [otp.Store] in one UPDATE … RETURNING: the row lock
+// gives concurrent calls distinct counts.
+func (o *OTPStore) Attempt(ctx context.Context, id string, now time.Time) (otp.Record, error) {
+	rec := otp.Record{ID: id}
+	err := o.s.pool.QueryRow(ctx, `
+		UPDATE userinfo_otp_records SET attempts = attempts + 1
+		WHERE id = $1 AND expires_at > $2
+		RETURNING subject, channel, target, purpose, code_hash, expires_at, attempts`, id, now).
+		Scan(&rec.Subject, &rec.Channel, &rec.Target, &rec.Purpose, &rec.CodeHash, &rec.ExpiresAt, &rec.Attempts)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return otp.Record{}, otp.ErrNotFound
+	}
+	if err != nil {
+		return otp.Record{}, fmt.Errorf("postgres: OTP Attempt: %w", err)
+	}
+	return rec, nil
+}
+
+// Delete implements [otp.Store]: of concurrent DELETEs of one row, the row
+// lock lets exactly one see it.
+func (o *OTPStore) Delete(ctx context.Context, id string) (bool, error) {
+	tag, err := o.s.pool.Exec(ctx, `DELETE FROM userinfo_otp_records WHERE id = $1`, id)
+	if err != nil {
+		return false, fmt.Errorf("postgres: OTP Delete: %w", err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// Throttle implements [otp.Store]: in one transaction, an advisory lock on
+// the key, then the count of sends still counting, then the new send.
+func (o *OTPStore) Throttle(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (ok bool, retryAfter time.Duration, err error) {
+	err = pgx.BeginFunc(ctx, o.s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('github.com/ciamkit/userinfo/sqlstore throttle ' || $1, 0))`, key); err != nil {
+			return err
+		}
+		var (
+			n      int
+			oldest *time.Time
+		)
+		if err := tx.QueryRow(ctx, `SELECT count(*), min(ends_at) FROM userinfo_otp_sends WHERE key = $1 AND ends_at > $2`, key, now).
+			Scan(&n, &oldest); err != nil {
+			return err
+		}
+		if n >= limit {
+			ok, retryAfter = false, oldest.Sub(now)
+			return nil
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO userinfo_otp_sends (key, ends_at) VALUES ($1, $2)`, key, now.Add(window)); err != nil {
+			return err
+		}
+		ok, retryAfter = true, 0
+		return nil
+	})
+	if err != nil {
+		return false, 0, fmt.Errorf("postgres: OTP Throttle: %w", err)
+	}
+	return ok, retryAfter, nil
+}
+
+// Purge implements [otp.Store].
+func (o *OTPStore) Purge(ctx context.Context, now time.Time) error {
+	b := &pgx.Batch{}
+	b.Queue(`DELETE FROM userinfo_otp_records WHERE expires_at <= $1`, now)
+	b.Queue(`DELETE FROM userinfo_otp_sends WHERE ends_at <= $1`, now)
+	if err := o.s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("postgres: OTP Purge: %w", err)
+	}
+	return nil
+}

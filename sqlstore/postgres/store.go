@@ -1,0 +1,292 @@
+// Package postgres keeps users and one-time codes in PostgreSQL, through
+// pgx and a pgxpool connection pool. It is the store for replicas: every
+// instance of a server opens the same database, and the database decides
+// every race (unique indexes, row locks, advisory locks), so uniqueness,
+// conditional updates, single redemption of codes and send throttling hold
+// across processes.
+//
+// [Open] connects and creates or upgrades the tables (userinfo_users,
+// userinfo_otp_records, userinfo_otp_sends and userinfo_schema_migrations,
+// in the first schema of the search_path); [Store] is a
+// [userinfo.UserStore] and [Store.OTP] an [otp.Store].
+//
+//	db, err := postgres.Open(ctx, "postgres://idp@db.internal/idp?pool_max_conns=20")
+//	if err != nil {
+//		return err
+//	}
+//	defer db.Close()
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/sqlstore/internal/sqlcommon"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a [userinfo.UserStore] in PostgreSQL. It is safe for concurrent
+// use, also by several processes on one database.
+//
+// Attributes are kept as JSONB: numbers keep their value (PostgreSQL writes
+// them in its canonical form, so 1.0e2 comes back as 100), strings may not
+// contain NUL (the handler refuses those). Times are kept to the
+// microsecond.
+type Store struct {
+	pool  *pgxpool.Pool
+	owned bool
+}
+
+// Open connects to the database dsn with a new pool, creates or upgrades the
+// tables, and returns the store; [Store.Close] closes the pool.
+//
+// dsn is a PostgreSQL URL or keyword/value string, as pgxpool.ParseConfig
+// reads it: pool settings are its pool_max_conns, pool_min_conns,
+// pool_max_conn_lifetime, pool_max_conn_idle_time and
+// pool_health_check_period parameters (default: at most 4 connections or
+// the number of CPUs, whichever is more), and the tables go into the first
+// schema of search_path. For settings a DSN cannot carry, build the pool
+// yourself and call [New].
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s, err := New(ctx, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New returns a store on pool, after creating or upgrading the tables. The
+// caller keeps the pool: [Store.Close] does not close it.
+//
+// Migrations run in one transaction that first takes an advisory lock for
+// the schema, so any number of processes may call New or [Open] at once.
+func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	if pool == nil {
+		return nil, errors.New("postgres: New: pool is nil")
+	}
+	if err := migrate(ctx, pool); err != nil {
+		return nil, fmt.Errorf("postgres: migrating: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Close closes the pool if [Open] made it.
+func (s *Store) Close() {
+	if s.owned {
+		s.pool.Close()
+	}
+}
+
+// Pool returns the store's connection pool.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// migrate applies the embedded migrations that the schema lacks.
+func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		// Serialise migrations of this schema, across processes; the lock
+		// goes with the transaction.
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('github.com/ciamkit/userinfo/sqlstore migrate ' || coalesce(current_schema(), ''), 0))`); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS userinfo_schema_migrations (
+			version    integer     PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
+			return err
+		}
+		var applied int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM userinfo_schema_migrations`).Scan(&applied); err != nil {
+			return err
+		}
+		for _, name := range names {
+			v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: bad name", name)
+			}
+			if v <= applied {
+				continue
+			}
+			sql, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, string(sql)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO userinfo_schema_migrations (version) VALUES ($1)`, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// Names of the unique constraints (migrations/0001_init.sql).
+const (
+	emailConstraint = "userinfo_users_email_key"
+	phoneConstraint = "userinfo_users_phone_number_key"
+)
+
+// mapError turns unique violations of the email and phone-number
+// constraints into the userinfo sentinels.
+func mapError(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		switch pgErr.ConstraintName {
+		case emailConstraint:
+			return userinfo.ErrDuplicateEmail
+		case phoneConstraint:
+			return userinfo.ErrDuplicatePhoneNumber
+		}
+	}
+	return err
+}
+
+// scanUser reads version, updated_at and attributes.
+func scanUser(row pgx.Row, subject string) (*userinfo.User, error) {
+	var (
+		version int64
+		at      time.Time
+		raw     []byte
+	)
+	if err := row.Scan(&version, &at, &raw); err != nil {
+		return nil, err
+	}
+	attrs, err := sqlcommon.DecodeAttributes(raw)
+	if err != nil {
+		return nil, err
+	}
+	return &userinfo.User{Subject: subject, Version: uint64(version), UpdatedAt: at, Attributes: attrs}, nil
+}
+
+// GetUser implements [userinfo.UserStore].
+func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx,
+		`SELECT version, updated_at, attributes FROM userinfo_users WHERE subject = $1`, subject), subject)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, userinfo.ErrUserNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("postgres: GetUser: %w", err)
+	}
+	return u, nil
+}
+
+// updateSQL applies an update in one statement: the version check is its
+// WHERE clause, the unique constraints check the new keys, and the row lock
+// serialises it with concurrent updates of the user. JSONB's - removes the
+// attributes named, then || sets the new values (whole values: an address
+// is replaced, not merged).
+const updateSQL = `
+UPDATE userinfo_users SET
+	attributes   = (attributes - $3::text[]) || $4::jsonb,
+	version      = version + 1,
+	updated_at   = $5,
+	email_key    = CASE WHEN $6 THEN $7 ELSE email_key END,
+	phone_number = CASE WHEN $8 THEN $9 ELSE phone_number END
+WHERE subject = $1 AND ($2 = 0 OR version = $2)
+RETURNING version, updated_at, attributes`
+
+// UpdateUser implements [userinfo.UserStore]: one UPDATE statement, atomic
+// with its version check; a unique violation of the email or phone-number
+// index is ErrDuplicateEmail or ErrDuplicatePhoneNumber.
+func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
+	set, err := sqlcommon.EncodeAttributes(u.Set)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+	}
+	remove := u.Remove
+	if remove == nil {
+		remove = []string{}
+	}
+	ifVersion := int64(-1) // matches no stored version
+	if u.IfVersion <= math.MaxInt64 {
+		ifVersion = int64(u.IfVersion)
+	}
+	email, phone := sqlcommon.Changes(u.Set, u.Remove)
+	for range 3 {
+		got, err := scanUser(s.pool.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
+			email.Changed, email.Key, phone.Changed, phone.Key), u.Subject)
+		if err == nil {
+			return got, nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			if err := mapError(err); errors.Is(err, userinfo.ErrDuplicateEmail) || errors.Is(err, userinfo.ErrDuplicatePhoneNumber) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+		}
+		// No row changed: the user is missing, or has another version.
+		var version int64
+		err = s.pool.QueryRow(ctx, `SELECT version FROM userinfo_users WHERE subject = $1`, u.Subject).Scan(&version)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil, userinfo.ErrUserNotFound
+		case err != nil:
+			return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+		case u.IfVersion != 0:
+			return nil, userinfo.ErrVersionConflict
+		}
+		// The user appeared between the two statements: try again.
+	}
+	return nil, errors.New("postgres: UpdateUser: the user keeps appearing and vanishing")
+}
+
+// Put creates the user subject with the attributes attrs, or replaces the
+// attributes of an existing one (a new version), as the example server's
+// -seed does. UpdatedAt is the current time. It enforces the same
+// uniqueness as UpdateUser.
+func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
+	raw, err := sqlcommon.EncodeAttributes(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: Put: %w", err)
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `
+		INSERT INTO userinfo_users AS u (subject, version, updated_at, attributes, email_key, phone_number)
+		VALUES ($1, 1, $2, $3::jsonb, $4, $5)
+		ON CONFLICT (subject) DO UPDATE SET
+			version      = u.version + 1,
+			updated_at   = EXCLUDED.updated_at,
+			attributes   = EXCLUDED.attributes,
+			email_key    = EXCLUDED.email_key,
+			phone_number = EXCLUDED.phone_number
+		RETURNING version, updated_at, attributes`,
+		subject, time.Now(), string(raw), sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"])), subject)
+	if err != nil {
+		if err := mapError(err); errors.Is(err, userinfo.ErrDuplicateEmail) || errors.Is(err, userinfo.ErrDuplicatePhoneNumber) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("postgres: Put: %w", err)
+	}
+	return u, nil
+}

@@ -1,0 +1,220 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/otp"
+	"github.com/ciamkit/userinfo/sqlstore/postgres"
+	"github.com/ciamkit/userinfo/userinfotest"
+)
+
+// envDSN names the variable that points the tests at a PostgreSQL database.
+const envDSN = "USERINFO_TEST_POSTGRES"
+
+// testDSN returns a DSN whose search_path is a new schema of t's own,
+// dropped when t ends, so that tests and packages running in parallel do
+// not see each other's tables. It skips t when no database is configured.
+func testDSN(t testing.TB) string {
+	t.Helper()
+	dsn := os.Getenv(envDSN)
+	if dsn == "" {
+		t.Skipf("%s is not set, so the PostgreSQL tests are skipped. Run .ci/run, which starts a throwaway server, "+
+			"or set %s to the URL of a database where the tests may create and drop schemas, e.g. "+
+			"%s=postgres://postgres@127.0.0.1:5432/userinfo_test?sslmode=disable go test -race ./...", envDSN, envDSN, envDSN)
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "userinfo_test_" + hex.EncodeToString(b[:])
+	exec(t, dsn, "CREATE SCHEMA "+schema)
+	t.Cleanup(func() { exec(t, dsn, "DROP SCHEMA "+schema+" CASCADE") })
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		u, err := url.Parse(dsn)
+		if err != nil {
+			t.Fatalf("%s: %v", envDSN, err)
+		}
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	return dsn + " search_path=" + schema
+}
+
+// exec runs one statement on its own connection.
+func exec(t testing.TB, dsn, sql string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatalf("connecting to %s: %v", envDSN, err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, sql); err != nil {
+		t.Fatalf("%s: %v", sql, err)
+	}
+}
+
+// open opens a store on dsn, closed when t ends.
+func open(t testing.TB, dsn string) *postgres.Store {
+	t.Helper()
+	s, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func TestUserStore(t *testing.T) {
+	testDSN(t) // skip early, with the message, when there is no database
+	userinfotest.TestUserStore(t, func(t testing.TB) userinfotest.Store { return open(t, testDSN(t)) })
+}
+
+func TestOTPStore(t *testing.T) {
+	testDSN(t)
+	userinfotest.TestOTPStore(t, func(t testing.TB) otp.Store { return open(t, testDSN(t)).OTP() })
+}
+
+// TestOpenConcurrently opens one new schema from several pools at once, as
+// replicas starting together do: every Open succeeds and the migrations are
+// applied once.
+func TestOpenConcurrently(t *testing.T) {
+	dsn := testDSN(t)
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s, err := postgres.Open(context.Background(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open #%d of %d at once: %v", i, n, err)
+		}
+	}
+	s := open(t, dsn)
+	var rows int
+	if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM userinfo_schema_migrations`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("userinfo_schema_migrations has %d rows after %d concurrent opens, want 1", rows, n)
+	}
+}
+
+func TestPut(t *testing.T) {
+	s := open(t, testDSN(t))
+	ctx := context.Background()
+	u1, err := s.Put(ctx, "u1", map[string]any{"email": "A@x.test", "nickname": "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u1b, err := s.Put(ctx, "u1", map[string]any{"email": "a@x.test"})
+	if err != nil {
+		t.Fatalf("Put of an existing user: %v", err)
+	}
+	if u1b.Version <= u1.Version || u1b.Attributes["nickname"] != nil {
+		t.Errorf("Put of an existing user: got version %d (was %d), attributes %v; want a new version and only the new attributes", u1b.Version, u1.Version, u1b.Attributes)
+	}
+	if _, err := s.Put(ctx, "u2", map[string]any{"email": "A@X.TEST"}); !errors.Is(err, userinfo.ErrDuplicateEmail) {
+		t.Errorf("Put with another user's email: got %v, want %v", err, userinfo.ErrDuplicateEmail)
+	}
+}
+
+func TestNewNilPool(t *testing.T) {
+	if _, err := postgres.New(context.Background(), nil); err == nil {
+		t.Error("New(ctx, nil): got nil error")
+	}
+}
+
+func TestOpenBadDSN(t *testing.T) {
+	if _, err := postgres.Open(context.Background(), "postgres://%zz"); err == nil {
+		t.Error("Open with a malformed DSN: got nil error")
+	}
+}
+
+// TestReplicas runs the races of the kit across two stores, each with its
+// own pool, on one database, as two replicas of a server: one email address
+// claimed by many users through both, and one code redeemed through both.
+func TestReplicas(t *testing.T) {
+	dsn := testDSN(t)
+	a, b := open(t, dsn), open(t, dsn)
+	stores := []*postgres.Store{a, b}
+	ctx := context.Background()
+	const n = 20
+	for i := range n {
+		if _, err := a.Put(ctx, fmt.Sprint("r", i), map[string]any{"nickname": "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		wins int
+		wg   sync.WaitGroup
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, err := stores[i%2].UpdateUser(ctx, userinfo.Update{Subject: fmt.Sprint("r", i), Set: map[string]any{"email": "Shared@x.test"}, Now: time.Now()})
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			case !errors.Is(err, userinfo.ErrDuplicateEmail):
+				t.Errorf("UpdateUser: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d users claiming one email through two replicas: %d won, want 1", n, wins)
+	}
+
+	rec := otp.Record{ID: "code", Subject: "r0", Channel: "email", Target: "x@x.test", Purpose: "update_userinfo", CodeHash: make([]byte, 32), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := a.OTP().Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	wins = 0
+	start = make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			ok, err := stores[i%2].OTP().Delete(ctx, rec.ID)
+			if err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d redemptions of one code through two replicas: %d won, want 1", n, wins)
+	}
+}
