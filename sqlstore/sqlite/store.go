@@ -1,0 +1,319 @@
+// Package sqlite keeps users and one-time codes in an embedded SQLite
+// database file, through the pure-Go driver modernc.org/sqlite (no cgo). It
+// suits a single server, or a few processes on one machine sharing the file;
+// replicas on several machines need package
+// github.com/ciamkit/userinfo/sqlstore/postgres.
+//
+// [Open] opens or creates the file and its tables; [Store] is a
+// [userinfo.UserStore] and [Store.OTP] an [otp.Store].
+//
+//	db, err := sqlite.Open(ctx, "userinfo.db")
+//	if err != nil {
+//		return err
+//	}
+//	defer db.Close()
+//
+// The database is in WAL mode, so reads never wait for the writer. SQLite
+// has one writer at a time: every write is a BEGIN IMMEDIATE transaction
+// (the write lock taken up front, so two writers never deadlock upgrading
+// their locks), writers of one process queue in the process (honouring
+// their contexts) and writers of several processes wait for each other up
+// to the busy timeout (10 s).
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	msqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/sqlstore/internal/sqlcommon"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// BusyTimeout is how long a write waits for another process's write
+// transaction to end before it fails with SQLITE_BUSY.
+const BusyTimeout = 10 * time.Second
+
+// Store is a [userinfo.UserStore] in a SQLite database. It is safe for
+// concurrent use, also by several processes opening the same file.
+//
+// Attributes are kept as JSON text exactly as encoding/json writes them, so
+// every value comes back as it was set. UpdatedAt is kept to the nanosecond.
+type Store struct {
+	db *sql.DB
+	// wlock queues the process's writers, so that they wait in Go, with
+	// their contexts, rather than in SQLite's busy handler.
+	wlock chan struct{}
+}
+
+// Open opens the SQLite database file at path, creating it if needed,
+// creates or upgrades the tables, and returns the store. ":memory:" opens a
+// private in-memory database (on one connection). [Store.DB] gives the
+// connection pool for tuning, e.g. SetMaxOpenConns; its default is at most
+// 4 connections or the number of CPUs, whichever is more.
+//
+// Migrations run in one BEGIN IMMEDIATE transaction, so several processes
+// may open one file at once.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlite: Open: empty path")
+	}
+	params := "_pragma=busy_timeout(" + strconv.FormatInt(BusyTimeout.Milliseconds(), 10) + ")" +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	var dsn string
+	if path == ":memory:" {
+		dsn = "file::memory:?" + params
+	} else {
+		// A SQLite URI, so that any file name works: escape what URIs
+		// give a meaning to.
+		dsn = "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + params
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if path == ":memory:" {
+		// Every connection to :memory: is a database of its own.
+		db.SetMaxOpenConns(1)
+	} else {
+		db.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	}
+	s := &Store{db: db, wlock: make(chan struct{}, 1)}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB returns the store's connection pool.
+func (s *Store) DB() *sql.DB { return s.db }
+
+// write runs f in a write transaction: BEGIN IMMEDIATE, after the
+// process's earlier writers.
+func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
+	select {
+	case s.wlock <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.wlock }()
+	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: _txlock=immediate
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// migrate applies the embedded migrations that the database lacks.
+func (s *Store) migrate(ctx context.Context) error {
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	slices.Sort(names)
+	return s.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS userinfo_schema_migrations (
+			version    INTEGER NOT NULL PRIMARY KEY,
+			applied_at TEXT    NOT NULL) STRICT`); err != nil {
+			return err
+		}
+		var applied int
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM userinfo_schema_migrations`).Scan(&applied); err != nil {
+			return err
+		}
+		for _, name := range names {
+			v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+			if err != nil {
+				return fmt.Errorf("migration %s: bad name", name)
+			}
+			if v <= applied {
+				continue
+			}
+			q, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(q)); err != nil {
+				return fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO userinfo_schema_migrations (version, applied_at) VALUES (?, ?)`,
+				v, time.Now().UTC().Format(time.RFC3339)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// mapError turns unique violations of the email and phone-number indexes
+// into the userinfo sentinels.
+func mapError(err error) error {
+	var e *msqlite.Error
+	if errors.As(err, &e) && e.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE {
+		switch msg := e.Error(); {
+		case strings.Contains(msg, "userinfo_users.email_key"):
+			return userinfo.ErrDuplicateEmail
+		case strings.Contains(msg, "userinfo_users.phone_number"):
+			return userinfo.ErrDuplicatePhoneNumber
+		}
+	}
+	return err
+}
+
+// isDuplicate reports whether err is one of the duplicate sentinels.
+func isDuplicate(err error) bool {
+	return errors.Is(err, userinfo.ErrDuplicateEmail) || errors.Is(err, userinfo.ErrDuplicatePhoneNumber)
+}
+
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// GetUser implements [userinfo.UserStore].
+func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, error) {
+	var (
+		version int64
+		at, raw string
+	)
+	err := s.db.QueryRowContext(ctx, `SELECT version, updated_at, attributes FROM userinfo_users WHERE subject = ?`, subject).
+		Scan(&version, &at, &raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, userinfo.ErrUserNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: GetUser: %w", err)
+	}
+	return newUser(subject, version, at, raw)
+}
+
+func newUser(subject string, version int64, at, raw string) (*userinfo.User, error) {
+	t, err := time.Parse(timeFormat, at)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: stored updated_at: %w", err)
+	}
+	attrs, err := sqlcommon.DecodeAttributes([]byte(raw))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	return &userinfo.User{Subject: subject, Version: uint64(version), UpdatedAt: t, Attributes: attrs}, nil
+}
+
+// UpdateUser implements [userinfo.UserStore]: in one write transaction, it
+// reads the user, checks the version, applies the change and writes it back;
+// a unique violation of the email or phone-number index is ErrDuplicateEmail
+// or ErrDuplicatePhoneNumber, and rolls everything back.
+func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
+	var out *userinfo.User
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var (
+			version int64
+			raw     string
+		)
+		err := tx.QueryRowContext(ctx, `SELECT version, attributes FROM userinfo_users WHERE subject = ?`, u.Subject).Scan(&version, &raw)
+		if errors.Is(err, sql.ErrNoRows) {
+			return userinfo.ErrUserNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if u.IfVersion != 0 && u.IfVersion != uint64(version) {
+			return userinfo.ErrVersionConflict
+		}
+		attrs, err := sqlcommon.DecodeAttributes([]byte(raw))
+		if err != nil {
+			return err
+		}
+		for _, name := range u.Remove {
+			delete(attrs, name)
+		}
+		for name, v := range u.Set {
+			attrs[name] = v
+		}
+		next, err := sqlcommon.EncodeAttributes(attrs)
+		if err != nil {
+			return err
+		}
+		at := formatTime(u.Now)
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE userinfo_users SET version = ?, updated_at = ?, attributes = ?, email_key = ?, phone_number = ?
+			WHERE subject = ?`,
+			version+1, at, string(next), sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"]), u.Subject); err != nil {
+			return mapError(err)
+		}
+		// Decode what was written: the caller gets the stored values, none
+		// of its own maps.
+		out, err = newUser(u.Subject, version+1, at, string(next))
+		return err
+	})
+	if err != nil {
+		if isDuplicate(err) || errors.Is(err, userinfo.ErrUserNotFound) || errors.Is(err, userinfo.ErrVersionConflict) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlite: UpdateUser: %w", err)
+	}
+	return out, nil
+}
+
+// Put creates the user subject with the attributes attrs, or replaces the
+// attributes of an existing one (a new version), as the example server's
+// -seed does. UpdatedAt is the current time. It enforces the same
+// uniqueness as UpdateUser.
+func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
+	raw, err := sqlcommon.EncodeAttributes(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: Put: %w", err)
+	}
+	var out *userinfo.User
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var (
+			version int64
+			at      string
+		)
+		if err := tx.QueryRowContext(ctx, `
+			INSERT INTO userinfo_users (subject, version, updated_at, attributes, email_key, phone_number)
+			VALUES (?, 1, ?, ?, ?, ?)
+			ON CONFLICT (subject) DO UPDATE SET
+				version      = version + 1,
+				updated_at   = excluded.updated_at,
+				attributes   = excluded.attributes,
+				email_key    = excluded.email_key,
+				phone_number = excluded.phone_number
+			RETURNING version, updated_at`,
+			subject, formatTime(time.Now()), string(raw), sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"])).
+			Scan(&version, &at); err != nil {
+			return mapError(err)
+		}
+		out, err = newUser(subject, version, at, string(raw))
+		return err
+	})
+	if err != nil {
+		if isDuplicate(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlite: Put: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,182 @@
+package sqlite_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/otp"
+	"github.com/ciamkit/userinfo/sqlstore/sqlite"
+	"github.com/ciamkit/userinfo/userinfotest"
+)
+
+// open opens a store on path, closed when t ends.
+func open(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatalf("Open(ctx, %q): %v", path, err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// tempDB returns the path of a new database file.
+func tempDB(t testing.TB) string { return filepath.Join(t.TempDir(), "userinfo.db") }
+
+func TestUserStore(t *testing.T) {
+	userinfotest.TestUserStore(t, func(t testing.TB) userinfotest.Store { return open(t, tempDB(t)) })
+}
+
+func TestUserStoreInMemory(t *testing.T) {
+	userinfotest.TestUserStore(t, func(t testing.TB) userinfotest.Store { return open(t, ":memory:") })
+}
+
+func TestOTPStore(t *testing.T) {
+	userinfotest.TestOTPStore(t, func(t testing.TB) otp.Store { return open(t, tempDB(t)).OTP() })
+}
+
+// TestOpenConcurrently opens one new file from several stores at once, as
+// processes starting together do: every Open succeeds, migrations run once.
+func TestOpenConcurrently(t *testing.T) {
+	path := tempDB(t)
+	const n = 8
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			s, err := sqlite.Open(context.Background(), path)
+			if err == nil {
+				s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open #%d of %d at once: %v", i, n, err)
+		}
+	}
+	s := open(t, path)
+	var rows int
+	if err := s.DB().QueryRow(`SELECT count(*) FROM userinfo_schema_migrations`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != 1 {
+		t.Errorf("userinfo_schema_migrations has %d rows after %d concurrent opens, want 1", rows, n)
+	}
+	var mode string
+	if err := s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+}
+
+func TestOpenOddPath(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a?b#c%d.db")
+	s := open(t, path)
+	if _, err := s.Put(context.Background(), "u1", map[string]any{"nickname": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if _, err := open(t, path).GetUser(context.Background(), "u1"); err != nil {
+		t.Errorf("GetUser after reopening %q: %v", path, err)
+	}
+}
+
+func TestOpenEmptyPath(t *testing.T) {
+	if _, err := sqlite.Open(context.Background(), ""); err == nil {
+		t.Error(`Open(ctx, ""): got nil error`)
+	}
+}
+
+func TestPut(t *testing.T) {
+	s := open(t, tempDB(t))
+	ctx := context.Background()
+	u1, err := s.Put(ctx, "u1", map[string]any{"email": "A@x.test", "nickname": "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u1b, err := s.Put(ctx, "u1", map[string]any{"email": "a@x.test"})
+	if err != nil {
+		t.Fatalf("Put of an existing user: %v", err)
+	}
+	if u1b.Version <= u1.Version || u1b.Attributes["nickname"] != nil {
+		t.Errorf("Put of an existing user: got version %d (was %d), attributes %v; want a new version and only the new attributes", u1b.Version, u1.Version, u1b.Attributes)
+	}
+	if _, err := s.Put(ctx, "u2", map[string]any{"email": "A@X.TEST"}); !errors.Is(err, userinfo.ErrDuplicateEmail) {
+		t.Errorf("Put with another user's email: got %v, want %v", err, userinfo.ErrDuplicateEmail)
+	}
+}
+
+// TestProcesses runs the kit's races across two stores on one file, as two
+// processes sharing it: their writers meet in SQLite's locks, not in the
+// store's queue.
+func TestProcesses(t *testing.T) {
+	path := tempDB(t)
+	a, b := open(t, path), open(t, path)
+	stores := []*sqlite.Store{a, b}
+	ctx := context.Background()
+	const n = 20
+	for i := range n {
+		if _, err := a.Put(ctx, fmt.Sprint("r", i), map[string]any{"nickname": "r"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu   sync.Mutex
+		wins int
+		wg   sync.WaitGroup
+	)
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			_, err := stores[i%2].UpdateUser(ctx, userinfo.Update{Subject: fmt.Sprint("r", i), Set: map[string]any{"email": "Shared@x.test"}, Now: time.Now()})
+			switch {
+			case err == nil:
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			case !errors.Is(err, userinfo.ErrDuplicateEmail):
+				t.Errorf("UpdateUser: %v", err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d users claiming one email through two stores on one file: %d won, want 1", n, wins)
+	}
+
+	rec := otp.Record{ID: "code", Subject: "r0", Channel: "email", Target: "x@x.test", Purpose: "update_userinfo", CodeHash: make([]byte, 32), ExpiresAt: time.Now().Add(time.Hour)}
+	if err := a.OTP().Create(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	wins = 0
+	start = make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			ok, err := stores[i%2].OTP().Delete(ctx, rec.ID)
+			if err != nil {
+				t.Errorf("Delete: %v", err)
+			}
+			if ok {
+				mu.Lock()
+				wins++
+				mu.Unlock()
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if wins != 1 {
+		t.Errorf("%d redemptions of one code through two stores on one file: %d won, want 1", n, wins)
+	}
+}
