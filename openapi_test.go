@@ -24,15 +24,14 @@ import (
 
 var updateOpenAPI = flag.Bool("update-openapi", false, "rewrite testdata/openapi*.json from the current registry")
 
-// contractRegistry is the registry file of the contract, with "birthdate"
-// (a standard claim, which a custom attribute may not shadow) renamed
-// "hire_date".
+// contractRegistry is the registry file of the contract. Its "birthdate"
+// refines the standard claim.
 const contractRegistry = `{"attributes": [
   {"name": "employee_id", "type": "string", "pattern": "^E[0-9]{6}$"},
   {"name": "department",  "type": "string", "enum": ["eng", "sales", "ops"]},
   {"name": "vip_level",   "type": "integer", "minimum": 0, "maximum": 9, "mutable": false},
   {"name": "newsletter",  "type": "boolean"},
-  {"name": "hire_date",   "type": "string", "format": "date"},
+  {"name": "birthdate",   "type": "string", "format": "date"},
   {"name": "bio",         "type": "string", "max_length": 280}
 ]}`
 
