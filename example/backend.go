@@ -8,6 +8,8 @@ import (
 
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
+	"github.com/ciamkit/userinfo/sqlstore/postgres"
+	"github.com/ciamkit/userinfo/sqlstore/sqlite"
 )
 
 // defaultDBFile is the SQLite file of an empty -db.
@@ -39,10 +41,7 @@ func openBackend(ctx context.Context, dsn string) (*backend, error) {
 			name:  "memory",
 			users: users,
 			otp:   otp.NewMemoryStore(),
-			put: func(ctx context.Context, subject string, attrs map[string]any) error {
-				_, err := users.Put(ctx, subject, attrs)
-				return err
-			},
+			put:   putFunc(users),
 			close: func() error { return nil },
 		}, nil
 	case dsn == "":
@@ -53,10 +52,15 @@ func openBackend(ctx context.Context, dsn string) (*backend, error) {
 			return nil, errors.New("-db sqlite: needs a file name, as in sqlite:userinfo.db")
 		}
 		return openSQLite(ctx, path)
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	case isPostgres(dsn):
 		return openPostgres(ctx, dsn)
 	}
 	return nil, fmt.Errorf("-db: unknown store %q: use memory, sqlite:PATH or postgres://…", redactDSN(dsn))
+}
+
+// isPostgres reports whether the -db value dsn is a PostgreSQL URL.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }
 
 // redactDSN drops everything after the scheme of dsn, which may hold a
@@ -71,16 +75,48 @@ func redactDSN(dsn string) string {
 	return dsn
 }
 
-// openSQLite opens the SQLite stores in the file at path.
+// openSQLite opens the SQLite stores in the file at path. The OTP key is
+// kept beside it, in PATH.otp-key, so that codes survive a restart.
 func openSQLite(ctx context.Context, path string) (*backend, error) {
-	// TODO(example): use package sqlstore once it lands.
-	_ = ctx
-	return nil, fmt.Errorf("-db sqlite:%s: the SQLite store is not available yet; use -db memory", path)
+	db, err := sqlite.Open(ctx, path)
+	if err != nil {
+		return nil, fmt.Errorf("-db sqlite:%s: %w", path, err)
+	}
+	return &backend{
+		name:    "sqlite " + path,
+		users:   db,
+		otp:     db.OTP(),
+		put:     putFunc(db),
+		keyFile: path + ".otp-key",
+		close:   db.Close,
+	}, nil
 }
 
-// openPostgres opens the PostgreSQL stores at the URL dsn.
+// openPostgres opens the PostgreSQL stores at the URL dsn. Other processes
+// may share them, so every one needs the same OTP key.
 func openPostgres(ctx context.Context, dsn string) (*backend, error) {
-	// TODO(example): use package sqlstore once it lands.
-	_ = ctx
-	return nil, fmt.Errorf("-db %s: the PostgreSQL store is not available yet; use -db memory", redactDSN(dsn))
+	db, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		// pgx errors name the host and user, never the password; the DSN
+		// itself is not repeated.
+		return nil, fmt.Errorf("-db %s: %w", redactDSN(dsn), err)
+	}
+	return &backend{
+		name:   "postgres",
+		users:  db,
+		otp:    db.OTP(),
+		put:    putFunc(db),
+		shared: true,
+		close:  func() error { db.Close(); return nil },
+	}, nil
+}
+
+// putFunc adapts a store's Put to backend.put.
+func putFunc(s interface {
+	Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error)
+}) func(context.Context, string, map[string]any) error {
+	return func(ctx context.Context, subject string, attrs map[string]any) error {
+		_, err := s.Put(ctx, subject, attrs)
+		return err
+	}
 }

@@ -65,6 +65,9 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.otpTTL <= 0 {
 		return nil, fmt.Errorf("%w: -otp-ttl must be positive", errUsage)
 	}
+	if isPostgres(o.db) && o.otpKeyFile == "" {
+		return nil, fmt.Errorf("%w: -db postgres needs -otp-key-file: every replica must hash codes with the same key", errUsage)
+	}
 	for c := range strings.SplitSeq(*claims, ",") {
 		if c = strings.TrimSpace(c); c != "" {
 			o.claims = append(o.claims, c)

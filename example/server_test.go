@@ -183,9 +183,12 @@ func TestSetupErrors(t *testing.T) {
 		{"seed duplicate email", []string{"-db", "memory", "-seed", writeFile(t, "s.json",
 			`[{"sub":"a","email":"a@x.test"},{"sub":"b","email":"A@x.test"}]`)}, `"b"`, false},
 		{"registry clash", []string{"-db", "memory", "-attributes", writeFile(t, "r.json",
-			`{"attributes":[{"name":"birthdate","type":"string"}]}`)}, "birthdate", false},
+			`{"attributes":[{"name":"email","type":"string"}]}`)}, "email", false},
 		{"registry regex", []string{"-db", "memory", "-attributes", writeFile(t, "r.json",
 			`{"attributes":[{"name":"code","type":"string","pattern":"(["}]}`)}, "code", false},
+		{"postgres without a shared OTP key", []string{"-db", "postgres://u:secret@127.0.0.1:1/db"}, "-otp-key-file", true},
+		{"postgres down", []string{"-db", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=5", "-otp-key-file",
+			filepath.Join(t.TempDir(), "k")}, "postgres://…", false},
 		{"no JWKS file", []string{"-db", "memory", "-jwks-file", filepath.Join(t.TempDir(), "none.json")}, "none.json", false},
 	}
 	for _, tt := range tests {
