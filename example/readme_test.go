@@ -62,8 +62,8 @@ func readmeFiles(t *testing.T) []readmeFile {
 // repository.
 func TestREADMECode(t *testing.T) {
 	files := readmeFiles(t)
-	if len(files) < 4 {
-		t.Fatalf("found %d \"// file:\" blocks in README.md, want the server, chi, store and store test", len(files))
+	if len(files) < 5 {
+		t.Fatalf("found %d \"// file:\" blocks in README.md, want the server, chi, store, store test and replica", len(files))
 	}
 	gotool, err := exec.LookPath("go")
 	if err != nil {
