@@ -12,10 +12,10 @@ import (
 )
 
 // OTPStore is an [otp.Store] in PostgreSQL, sharing its [Store]'s pool and
-// tables. Every method is one statement, except Throttle, one transaction
-// under an advisory lock for the key; so redemption is single-use and
-// throttling global across every process on the database. Times are kept to
-// the microsecond.
+// tables. Create, Attempt and Delete are one statement each, Throttle one
+// transaction under an advisory lock for the key; so redemption is
+// single-use and throttling global across every process on the database.
+// Times are kept to the microsecond.
 type OTPStore struct {
 	s *Store
 }
