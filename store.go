@@ -1,8 +1,12 @@
 package userinfo
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"strings"
 	"sync"
@@ -98,53 +102,109 @@ type UserStore interface {
 // locks per user; only the email and phone-number index is shared. It is for
 // tests, examples and single-process servers: replicas need a shared store
 // such as the ones in package sqlstore.
+//
+// Each user is kept as one encoded JSON document, as a database would keep
+// it: values come back as encoding/json decodes them with UseNumber, callers
+// can never alias the stored state, and a store of many users is cheap for
+// the garbage collector to scan, so that a request costs the same with a
+// thousand users as with a hundred thousand.
 type MemoryStore struct {
 	users sync.Map // subject → *memUser
 
-	mu     sync.Mutex        // guards owners
-	owners map[string]string // index key → subject
+	mu     sync.Mutex                 // guards owners
+	owners map[indexKey]subjectDigest // unique email and phone values → their holder
+}
+
+// indexKey is a digest of a unique value ("email:" + lower-cased address, or
+// "phone:" + number); subjectDigest one of a subject. Digests hold no
+// pointers, so the index costs the garbage collector nothing to scan.
+type (
+	indexKey      [16]byte
+	subjectDigest [16]byte
+)
+
+func digest(s string) [16]byte {
+	sum := sha256.Sum256([]byte(s))
+	return [16]byte(sum[:16])
 }
 
 type memUser struct {
-	mu   sync.Mutex
-	user *User // nil until created
+	mu sync.Mutex
+	// The user, nil doc until created; replaced, never modified.
+	version   uint64
+	updatedAt time.Time
+	doc       []byte // the attributes, as a JSON object
+	keys      []indexKey
 }
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{owners: make(map[string]string)}
+	return &MemoryStore{owners: make(map[indexKey]subjectDigest)}
 }
 
-// uniqueKeys returns the index keys of the unique attributes of attrs.
-func uniqueKeys(attrs map[string]any) map[string]string {
-	keys := make(map[string]string, 2)
+// uniqueKeys returns the index keys of the unique attributes of attrs: the
+// email address, ignoring case, then the phone number.
+func uniqueKeys(attrs map[string]any) (email, phone *indexKey) {
 	if s, ok := attrs["email"].(string); ok && s != "" {
-		keys["email"] = "email:" + strings.ToLower(s)
+		k := indexKey(digest("email:" + strings.ToLower(s)))
+		email = &k
 	}
 	if s, ok := attrs["phone_number"].(string); ok && s != "" {
-		keys["phone_number"] = "phone:" + s
+		k := indexKey(digest("phone:" + s))
+		phone = &k
 	}
-	return keys
+	return email, phone
+}
+
+// decodeAttributes decodes a stored document.
+func decodeAttributes(doc []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var attrs map[string]any
+	if err := dec.Decode(&attrs); err != nil {
+		return nil, err
+	}
+	return attrs, nil
+}
+
+func (m *memUser) user(subject string, attrs map[string]any) *User {
+	return &User{Subject: subject, Version: m.version, UpdatedAt: m.updatedAt, Attributes: attrs}
 }
 
 // Put creates or replaces a user, as a seed for tests and examples. It
 // enforces the same uniqueness as UpdateUser and returns the stored user.
+// Values must be what encoding/json can encode.
 func (s *MemoryStore) Put(ctx context.Context, subject string, attrs map[string]any) (*User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	v, _ := s.users.LoadOrStore(subject, &memUser{})
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	next := &User{Subject: subject, Version: 1, UpdatedAt: time.Now(), Attributes: cloneAttributes(attrs)}
-	var old map[string]any
-	if mu.user != nil {
-		next.Version = mu.user.Version + 1
-		old = mu.user.Attributes
+	return s.store(subject, mu, attrs, time.Now())
+}
+
+// store encodes attrs as mu's new state, under mu's lock, moving the index
+// entries all at once or not at all.
+func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, now time.Time) (*User, error) {
+	doc, err := json.Marshal(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("userinfo: MemoryStore: encoding the attributes of %q: %w", subject, err)
 	}
-	if err := s.reindex(subject, old, next.Attributes); err != nil {
+	// What the caller gets back is decoded from the document, as GetUser
+	// would return it.
+	stored, err := decodeAttributes(doc)
+	if err != nil {
 		return nil, err
 	}
-	mu.user = next
-	return next.Clone(), nil
+	keys, err := s.reindex(subject, mu.keys, stored)
+	if err != nil {
+		return nil, err
+	}
+	mu.version++
+	mu.updatedAt, mu.doc, mu.keys = now, doc, keys
+	return mu.user(subject, stored), nil
 }
 
 // GetUser implements [UserStore].
@@ -159,10 +219,14 @@ func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	if mu.user == nil {
+	if mu.doc == nil {
 		return nil, ErrUserNotFound
 	}
-	return mu.user.Clone(), nil
+	attrs, err := decodeAttributes(mu.doc)
+	if err != nil {
+		return nil, err
+	}
+	return mu.user(subject, attrs), nil
 }
 
 // UpdateUser implements [UserStore].
@@ -177,50 +241,49 @@ func (s *MemoryStore) UpdateUser(ctx context.Context, u Update) (*User, error) {
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	cur := mu.user
-	if cur == nil {
+	if mu.doc == nil {
 		return nil, ErrUserNotFound
 	}
-	if u.IfVersion != 0 && u.IfVersion != cur.Version {
+	if u.IfVersion != 0 && u.IfVersion != mu.version {
 		return nil, ErrVersionConflict
 	}
-	next := cur.Clone()
-	for _, name := range u.Remove {
-		delete(next.Attributes, name)
-	}
-	for name, value := range cloneAttributes(u.Set) {
-		next.Attributes[name] = value
-	}
-	next.Version = cur.Version + 1
-	next.UpdatedAt = u.Now
-	if err := s.reindex(u.Subject, cur.Attributes, next.Attributes); err != nil {
+	attrs, err := decodeAttributes(mu.doc)
+	if err != nil {
 		return nil, err
 	}
-	mu.user = next
-	return next.Clone(), nil
+	for _, name := range u.Remove {
+		delete(attrs, name)
+	}
+	maps.Copy(attrs, u.Set)
+	return s.store(u.Subject, mu, attrs, u.Now)
 }
 
-// reindex moves subject's index entries from the unique values of old to
-// those of next, all or nothing.
-func (s *MemoryStore) reindex(subject string, old, next map[string]any) error {
-	oldKeys, newKeys := uniqueKeys(old), uniqueKeys(next)
+// reindex moves subject's index entries from old to the unique values of
+// next, all or nothing, and returns the new entries.
+func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]any) ([]indexKey, error) {
+	email, phone := uniqueKeys(next)
+	owner := subjectDigest(digest(subject))
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, attr := range []string{"email", "phone_number"} {
-		if k, ok := newKeys[attr]; ok {
-			if owner, taken := s.owners[k]; taken && owner != subject {
-				if attr == "email" {
-					return ErrDuplicateEmail
-				}
-				return ErrDuplicatePhoneNumber
-			}
+	if email != nil {
+		if o, taken := s.owners[*email]; taken && o != owner {
+			return nil, ErrDuplicateEmail
 		}
 	}
-	for _, k := range oldKeys {
+	if phone != nil {
+		if o, taken := s.owners[*phone]; taken && o != owner {
+			return nil, ErrDuplicatePhoneNumber
+		}
+	}
+	for _, k := range old {
 		delete(s.owners, k)
 	}
-	for _, k := range newKeys {
-		s.owners[k] = subject
+	var keys []indexKey
+	for _, k := range []*indexKey{email, phone} {
+		if k != nil {
+			s.owners[*k] = owner
+			keys = append(keys, *k)
+		}
 	}
-	return nil
+	return keys, nil
 }
