@@ -1,16 +1,15 @@
 package userinfo
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"sync"
 	"time"
+
+	"github.com/ciamkit/userinfo/internal/attrjson"
 )
 
 // Errors that a [UserStore] returns, wrapped or not; the handler tests them
@@ -145,26 +144,15 @@ func NewMemoryStore() *MemoryStore {
 // uniqueKeys returns the index keys of the unique attributes of attrs: the
 // email address, ignoring case, then the phone number.
 func uniqueKeys(attrs map[string]any) (email, phone *indexKey) {
-	if s, ok := attrs["email"].(string); ok && s != "" {
-		k := indexKey(digest("email:" + strings.ToLower(s)))
-		email = &k
+	if k := attrjson.EmailKey(attrs["email"]); k != nil {
+		d := indexKey(digest("email:" + *k))
+		email = &d
 	}
-	if s, ok := attrs["phone_number"].(string); ok && s != "" {
-		k := indexKey(digest("phone:" + s))
-		phone = &k
+	if k := attrjson.PhoneKey(attrs["phone_number"]); k != nil {
+		d := indexKey(digest("phone:" + *k))
+		phone = &d
 	}
 	return email, phone
-}
-
-// decodeAttributes decodes a stored document.
-func decodeAttributes(doc []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var attrs map[string]any
-	if err := dec.Decode(&attrs); err != nil {
-		return nil, err
-	}
-	return attrs, nil
 }
 
 func (m *memUser) user(subject string, attrs map[string]any) *User {
@@ -188,13 +176,13 @@ func (s *MemoryStore) Put(ctx context.Context, subject string, attrs map[string]
 // store encodes attrs as mu's new state, under mu's lock, moving the index
 // entries all at once or not at all.
 func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, now time.Time) (*User, error) {
-	doc, err := json.Marshal(attrs)
+	doc, err := attrjson.Encode(attrs)
 	if err != nil {
-		return nil, fmt.Errorf("userinfo: MemoryStore: encoding the attributes of %q: %w", subject, err)
+		return nil, fmt.Errorf("userinfo: MemoryStore: %w", err)
 	}
 	// What the caller gets back is decoded from the document, as GetUser
 	// would return it.
-	stored, err := decodeAttributes(doc)
+	stored, err := attrjson.Decode(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -207,8 +195,8 @@ func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, n
 	return mu.user(subject, stored), nil
 }
 
-// GetUser implements [UserStore].
-func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error) {
+// lock returns subject's entry, locked, or ErrUserNotFound.
+func (s *MemoryStore) lock(ctx context.Context, subject string) (*memUser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -218,11 +206,21 @@ func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error
 	}
 	mu := v.(*memUser)
 	mu.mu.Lock()
-	defer mu.mu.Unlock()
 	if mu.doc == nil {
+		mu.mu.Unlock()
 		return nil, ErrUserNotFound
 	}
-	attrs, err := decodeAttributes(mu.doc)
+	return mu, nil
+}
+
+// GetUser implements [UserStore].
+func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error) {
+	mu, err := s.lock(ctx, subject)
+	if err != nil {
+		return nil, err
+	}
+	defer mu.mu.Unlock()
+	attrs, err := attrjson.Decode(mu.doc)
 	if err != nil {
 		return nil, err
 	}
@@ -231,23 +229,15 @@ func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error
 
 // UpdateUser implements [UserStore].
 func (s *MemoryStore) UpdateUser(ctx context.Context, u Update) (*User, error) {
-	if err := ctx.Err(); err != nil {
+	mu, err := s.lock(ctx, u.Subject)
+	if err != nil {
 		return nil, err
 	}
-	v, ok := s.users.Load(u.Subject)
-	if !ok {
-		return nil, ErrUserNotFound
-	}
-	mu := v.(*memUser)
-	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	if mu.doc == nil {
-		return nil, ErrUserNotFound
-	}
 	if u.IfVersion != 0 && u.IfVersion != mu.version {
 		return nil, ErrVersionConflict
 	}
-	attrs, err := decodeAttributes(mu.doc)
+	attrs, err := attrjson.Decode(mu.doc)
 	if err != nil {
 		return nil, err
 	}

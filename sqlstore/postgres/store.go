@@ -22,12 +22,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"math"
-	"path"
-	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -35,6 +30,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/attrjson"
 	"github.com/ciamkit/userinfo/sqlstore/internal/sqlcommon"
 )
 
@@ -108,11 +104,10 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // migrate applies the embedded migrations that the schema lacks.
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := sqlcommon.Migrations(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
-	slices.Sort(names)
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		// Serialise migrations of this schema, across processes; the lock
 		// goes with the transaction.
@@ -128,22 +123,14 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM userinfo_schema_migrations`).Scan(&applied); err != nil {
 			return err
 		}
-		for _, name := range names {
-			v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
-			if err != nil {
-				return fmt.Errorf("migration %s: bad name", name)
-			}
-			if v <= applied {
+		for _, m := range ms {
+			if m.Version <= applied {
 				continue
 			}
-			sql, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
-			if _, err := tx.Exec(ctx, string(sql)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO userinfo_schema_migrations (version) VALUES ($1)`, v); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO userinfo_schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
 				return err
 			}
 		}
@@ -182,7 +169,7 @@ func scanUser(row pgx.Row, subject string) (*userinfo.User, error) {
 	if err := row.Scan(&version, &at, &raw); err != nil {
 		return nil, err
 	}
-	attrs, err := sqlcommon.DecodeAttributes(raw)
+	attrs, err := attrjson.Decode(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +208,7 @@ RETURNING version, updated_at, attributes`
 // with its version check; a unique violation of the email or phone-number
 // index is ErrDuplicateEmail or ErrDuplicatePhoneNumber.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
-	set, err := sqlcommon.EncodeAttributes(u.Set)
+	set, err := attrjson.Encode(u.Set)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
 	}
@@ -267,7 +254,7 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 // -seed does. UpdatedAt is the current time. It enforces the same
 // uniqueness as UpdateUser.
 func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
-	raw, err := sqlcommon.EncodeAttributes(attrs)
+	raw, err := attrjson.Encode(attrs)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: Put: %w", err)
 	}
@@ -281,7 +268,7 @@ func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (
 			email_key    = EXCLUDED.email_key,
 			phone_number = EXCLUDED.phone_number
 		RETURNING version, updated_at, attributes`,
-		subject, time.Now(), string(raw), sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"])), subject)
+		subject, time.Now(), string(raw), attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])), subject)
 	if err != nil {
 		if err := mapError(err); errors.Is(err, userinfo.ErrDuplicateEmail) || errors.Is(err, userinfo.ErrDuplicatePhoneNumber) {
 			return nil, err

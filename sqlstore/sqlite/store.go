@@ -27,10 +27,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"path"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +36,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/attrjson"
 	"github.com/ciamkit/userinfo/sqlstore/internal/sqlcommon"
 )
 
@@ -129,11 +127,10 @@ func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 
 // migrate applies the embedded migrations that the database lacks.
 func (s *Store) migrate(ctx context.Context) error {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
+	ms, err := sqlcommon.Migrations(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
-	slices.Sort(names)
 	return s.write(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS userinfo_schema_migrations (
 			version    INTEGER NOT NULL PRIMARY KEY,
@@ -144,23 +141,15 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM userinfo_schema_migrations`).Scan(&applied); err != nil {
 			return err
 		}
-		for _, name := range names {
-			v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
-			if err != nil {
-				return fmt.Errorf("migration %s: bad name", name)
-			}
-			if v <= applied {
+		for _, m := range ms {
+			if m.Version <= applied {
 				continue
 			}
-			q, err := migrations.ReadFile(name)
-			if err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, string(q)); err != nil {
-				return fmt.Errorf("migration %s: %w", name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("migration %s: %w", m.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO userinfo_schema_migrations (version, applied_at) VALUES (?, ?)`,
-				v, time.Now().UTC().Format(time.RFC3339)); err != nil {
+				m.Version, time.Now().UTC().Format(time.RFC3339)); err != nil {
 				return err
 			}
 		}
@@ -214,7 +203,7 @@ func newUser(subject string, version int64, at, raw string) (*userinfo.User, err
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: stored updated_at: %w", err)
 	}
-	attrs, err := sqlcommon.DecodeAttributes([]byte(raw))
+	attrs, err := attrjson.Decode([]byte(raw))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -242,23 +231,23 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 		if u.IfVersion != 0 && u.IfVersion != uint64(version) {
 			return userinfo.ErrVersionConflict
 		}
-		attrs, err := sqlcommon.DecodeAttributes([]byte(raw))
+		attrs, err := attrjson.Decode([]byte(raw))
 		if err != nil {
 			return err
 		}
-		oldEmail, oldPhone := sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"])
+		oldEmail, oldPhone := attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])
 		for _, name := range u.Remove {
 			delete(attrs, name)
 		}
 		for name, v := range u.Set {
 			attrs[name] = v
 		}
-		next, err := sqlcommon.EncodeAttributes(attrs)
+		next, err := attrjson.Encode(attrs)
 		if err != nil {
 			return err
 		}
 		at := formatTime(u.Now)
-		email, phone := sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"])
+		email, phone := attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])
 		if equal(email, oldEmail) && equal(phone, oldPhone) {
 			// Leave the key columns out, so that SQLite leaves their
 			// indexes alone.
@@ -295,7 +284,7 @@ func equal(a, b *string) bool { return a == nil && b == nil || a != nil && b != 
 // -seed does. UpdatedAt is the current time. It enforces the same
 // uniqueness as UpdateUser.
 func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
-	raw, err := sqlcommon.EncodeAttributes(attrs)
+	raw, err := attrjson.Encode(attrs)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: Put: %w", err)
 	}
@@ -315,7 +304,7 @@ func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (
 				email_key    = excluded.email_key,
 				phone_number = excluded.phone_number
 			RETURNING version, updated_at`,
-			subject, formatTime(time.Now()), string(raw), sqlcommon.EmailKey(attrs["email"]), sqlcommon.PhoneKey(attrs["phone_number"])).
+			subject, formatTime(time.Now()), string(raw), attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])).
 			Scan(&version, &at); err != nil {
 			return mapError(err)
 		}

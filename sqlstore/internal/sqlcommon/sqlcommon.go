@@ -1,70 +1,18 @@
-// Package sqlcommon holds what the SQL stores share: the JSON encoding of
-// attributes and the index keys of the unique attributes.
+// Package sqlcommon holds what the SQL stores share beyond the attribute
+// encoding of package attrjson: how an update changes the unique index keys,
+// and the embedded migrations.
 package sqlcommon
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
+	"io/fs"
+	"path"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/ciamkit/userinfo/internal/attrjson"
 )
-
-// EncodeAttributes returns the JSON object of attrs. Numbers are written as
-// the json.Number literals they are; HTML characters are not escaped.
-func EncodeAttributes(attrs map[string]any) ([]byte, error) {
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(attrs); err != nil {
-		return nil, fmt.Errorf("encoding attributes: %w", err)
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// DecodeAttributes decodes a JSON object as encoding/json does with
-// UseNumber: strings, bools, json.Number, maps and slices.
-func DecodeAttributes(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var attrs map[string]any
-	if err := dec.Decode(&attrs); err != nil {
-		return nil, fmt.Errorf("decoding stored attributes: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("decoding stored attributes: trailing data")
-	}
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	return attrs, nil
-}
-
-// EmailKey returns the index key of an "email" value: the address in lower
-// case (strings.ToLower, as userinfo.MemoryStore compares them), or nil when
-// the value is not a non-empty string and so holds no address.
-func EmailKey(v any) *string {
-	s, ok := v.(string)
-	if !ok || s == "" {
-		return nil
-	}
-	s = strings.ToLower(s)
-	return &s
-}
-
-// PhoneKey returns the index key of a "phone_number" value: the number as
-// it is, or nil when the value is not a non-empty string.
-func PhoneKey(v any) *string {
-	s, ok := v.(string)
-	if !ok || s == "" {
-		return nil
-	}
-	return &s
-}
 
 // KeyChange says how an update changes one unique attribute's index key.
 type KeyChange struct {
@@ -87,10 +35,41 @@ func Changes(set map[string]any, remove []string) (email, phone KeyChange) {
 		}
 	}
 	if v, ok := set["email"]; ok {
-		email = KeyChange{Changed: true, Key: EmailKey(v)}
+		email = KeyChange{Changed: true, Key: attrjson.EmailKey(v)}
 	}
 	if v, ok := set["phone_number"]; ok {
-		phone = KeyChange{Changed: true, Key: PhoneKey(v)}
+		phone = KeyChange{Changed: true, Key: attrjson.PhoneKey(v)}
 	}
 	return email, phone
+}
+
+// Migration is one embedded schema migration, named NNNN_what.sql.
+type Migration struct {
+	Version int
+	Name    string
+	SQL     string
+}
+
+// Migrations reads the files matching pattern (such as "migrations/*.sql")
+// from fsys, in version order. A store applies, in one locked transaction,
+// those whose Version is above the highest it recorded.
+func Migrations(fsys fs.FS, pattern string) ([]Migration, error) {
+	names, err := fs.Glob(fsys, pattern)
+	if err != nil {
+		return nil, err
+	}
+	var ms []Migration
+	for _, name := range names {
+		v, err := strconv.Atoi(strings.SplitN(path.Base(name), "_", 2)[0])
+		if err != nil {
+			return nil, fmt.Errorf("migration %s: bad name", name)
+		}
+		sql, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		ms = append(ms, Migration{Version: v, Name: name, SQL: string(sql)})
+	}
+	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
+	return ms, nil
 }

@@ -4,44 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"testing/fstest"
 )
-
-func TestAttributesRoundTrip(t *testing.T) {
-	in := map[string]any{
-		"nickname": "<Zoë & co>",
-		"n":        json.Number("9007199254740993"),
-		"b":        true,
-		"address":  map[string]any{"locality": "Paris"},
-	}
-	raw, err := EncodeAttributes(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"address":{"locality":"Paris"},"b":true,"n":9007199254740993,"nickname":"<Zoë & co>"}`; string(raw) != want {
-		t.Errorf("EncodeAttributes = %s, want %s", raw, want)
-	}
-	out, err := DecodeAttributes(raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(out, in) {
-		t.Errorf("DecodeAttributes(EncodeAttributes(%v)) = %v", in, out)
-	}
-	if raw, err := EncodeAttributes(nil); err != nil || string(raw) != "{}" {
-		t.Errorf("EncodeAttributes(nil) = %s, %v; want {}", raw, err)
-	}
-}
-
-func TestDecodeAttributesRefuses(t *testing.T) {
-	for _, raw := range []string{``, `[]`, `{} {}`, `{"a":}`, `"x"`} {
-		if _, err := DecodeAttributes([]byte(raw)); err == nil {
-			t.Errorf("DecodeAttributes(%q): got nil error", raw)
-		}
-	}
-	if m, err := DecodeAttributes([]byte(`null`)); err != nil || m == nil || len(m) != 0 {
-		t.Errorf("DecodeAttributes(null) = %v, %v; want an empty map", m, err)
-	}
-}
 
 func str(s string) *string { return &s }
 
@@ -66,5 +30,25 @@ func TestChanges(t *testing.T) {
 				t.Errorf("Changes = %+v, %+v; want %+v, %+v", email, phone, tt.email, tt.phone)
 			}
 		})
+	}
+}
+
+func TestMigrations(t *testing.T) {
+	fsys := fstest.MapFS{
+		"m/0010_later.sql": {Data: []byte("B")},
+		"m/0002_init.sql":  {Data: []byte("A")},
+		"m/README":         {Data: []byte("not a migration")},
+	}
+	ms, err := Migrations(fsys, "m/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Migration{{2, "m/0002_init.sql", "A"}, {10, "m/0010_later.sql", "B"}}
+	if !reflect.DeepEqual(ms, want) {
+		t.Errorf("Migrations = %+v, want %+v", ms, want)
+	}
+	fsys["m/init.sql"] = &fstest.MapFile{Data: []byte("C")}
+	if _, err := Migrations(fsys, "m/*.sql"); err == nil {
+		t.Error("Migrations accepted a file without a version")
 	}
 }

@@ -1,0 +1,69 @@
+// Package attrjson is the one JSON encoding of a user's attributes that the
+// stores share (the memory store keeps users as these documents, the SQL
+// stores write them to JSONB or JSON text), and the index keys of the
+// unique attributes, email (ignoring case) and phone_number.
+package attrjson
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Encode returns the JSON object of attrs. Numbers are written as
+// the json.Number literals they are; HTML characters are not escaped.
+func Encode(attrs map[string]any) ([]byte, error) {
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(attrs); err != nil {
+		return nil, fmt.Errorf("encoding attributes: %w", err)
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// Decode decodes a JSON object as encoding/json does with
+// UseNumber: strings, bools, json.Number, maps and slices.
+func Decode(b []byte) (map[string]any, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var attrs map[string]any
+	if err := dec.Decode(&attrs); err != nil {
+		return nil, fmt.Errorf("decoding stored attributes: %w", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, errors.New("decoding stored attributes: trailing data")
+	}
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return attrs, nil
+}
+
+// EmailKey returns the index key of an "email" value: the address in lower
+// case (strings.ToLower: addresses are unique ignoring case), or nil when
+// the value is not a non-empty string and so holds no address.
+func EmailKey(v any) *string {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return nil
+	}
+	s = strings.ToLower(s)
+	return &s
+}
+
+// PhoneKey returns the index key of a "phone_number" value: the number as
+// it is, or nil when the value is not a non-empty string.
+func PhoneKey(v any) *string {
+	s, ok := v.(string)
+	if !ok || s == "" {
+		return nil
+	}
+	return &s
+}

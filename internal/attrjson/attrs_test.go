@@ -1,0 +1,44 @@
+package attrjson
+
+import (
+	"encoding/json"
+	"reflect"
+	"testing"
+)
+
+func TestAttributesRoundTrip(t *testing.T) {
+	in := map[string]any{
+		"nickname": "<Zoë & co>",
+		"n":        json.Number("9007199254740993"),
+		"b":        true,
+		"address":  map[string]any{"locality": "Paris"},
+	}
+	raw, err := Encode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"address":{"locality":"Paris"},"b":true,"n":9007199254740993,"nickname":"<Zoë & co>"}`; string(raw) != want {
+		t.Errorf("Encode = %s, want %s", raw, want)
+	}
+	out, err := Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, in) {
+		t.Errorf("Decode(Encode(%v)) = %v", in, out)
+	}
+	if raw, err := Encode(nil); err != nil || string(raw) != "{}" {
+		t.Errorf("Encode(nil) = %s, %v; want {}", raw, err)
+	}
+}
+
+func TestDecodeRefuses(t *testing.T) {
+	for _, raw := range []string{``, `[]`, `{} {}`, `{"a":}`, `"x"`} {
+		if _, err := Decode([]byte(raw)); err == nil {
+			t.Errorf("Decode(%q): got nil error", raw)
+		}
+	}
+	if m, err := Decode([]byte(`null`)); err != nil || m == nil || len(m) != 0 {
+		t.Errorf("Decode(null) = %v, %v; want an empty map", m, err)
+	}
+}
