@@ -103,3 +103,31 @@ func gate(n int, f func(i int)) {
 	close(start)
 	done.Wait()
 }
+
+// check is one named subtest of a kit, run on a fresh store of type S.
+type check[S comparable] struct {
+	name string
+	run  func(t tester, ctx context.Context, s S)
+}
+
+// runChecks runs the checks named in names (all when none are named), each
+// in its own subtest on a fresh store from newStore.
+func runChecks[S comparable](t tester, kit string, newStore func(testing.TB) S, checks []check[S], names []string) {
+	t.Helper()
+	if newStore == nil {
+		t.Fatal(kit + ": newStore is nil")
+	}
+	for _, c := range checks {
+		if !only(names, c.name) {
+			continue
+		}
+		subtest(t, c.name, func(t tester, ctx context.Context) {
+			var zero S
+			s := newStore(t)
+			if s == zero {
+				t.Fatal("newStore returned nil")
+			}
+			c.run(t, ctx, s)
+		})
+	}
+}

@@ -42,10 +42,7 @@ func TestOTPStore(t *testing.T, newStore MakeOTPStore) {
 }
 
 // otpChecks are the subtests of TestOTPStore, in order.
-var otpChecks = []struct {
-	name string
-	run  func(t tester, ctx context.Context, s otp.Store)
-}{
+var otpChecks = []check[otp.Store]{
 	{"CreateAttempt", checkCreateAttempt},
 	{"CreateDuplicate", checkCreateDuplicate},
 	{"AttemptNotFound", checkAttemptNotFound},
@@ -63,21 +60,7 @@ var otpChecks = []struct {
 
 func testOTPStore(t tester, newStore MakeOTPStore, names ...string) {
 	t.Helper()
-	if newStore == nil {
-		t.Fatal("userinfotest.TestOTPStore: newStore is nil")
-	}
-	for _, c := range otpChecks {
-		if !only(names, c.name) {
-			continue
-		}
-		subtest(t, c.name, func(t tester, ctx context.Context) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("newStore returned nil")
-			}
-			c.run(t, ctx, s)
-		})
-	}
+	runChecks(t, "userinfotest.TestOTPStore", newStore, otpChecks, names)
 }
 
 // t0 is the kit's OTP clock: the times it passes are t0 plus whole seconds.

@@ -55,10 +55,7 @@ func TestUserStore(t *testing.T, newStore MakeStore) {
 }
 
 // userChecks are the subtests of TestUserStore, in order.
-var userChecks = []struct {
-	name string
-	run  func(t tester, ctx context.Context, s Store)
-}{
+var userChecks = []check[Store]{
 	{"GetUser", checkGetUser},
 	{"NotFound", checkNotFound},
 	{"Update", checkUpdate},
@@ -86,21 +83,7 @@ var userChecks = []struct {
 
 func testUserStore(t tester, newStore MakeStore, names ...string) {
 	t.Helper()
-	if newStore == nil {
-		t.Fatal("userinfotest.TestUserStore: newStore is nil")
-	}
-	for _, c := range userChecks {
-		if !only(names, c.name) {
-			continue
-		}
-		subtest(t, c.name, func(t tester, ctx context.Context) {
-			s := newStore(t)
-			if s == nil {
-				t.Fatal("newStore returned nil")
-			}
-			c.run(t, ctx, s)
-		})
-	}
+	runChecks(t, "userinfotest.TestUserStore", newStore, userChecks, names)
 }
 
 // The times of updates: distinct, whole seconds (so that a store may keep
