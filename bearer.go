@@ -170,10 +170,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 		}
 		return nil, errUnavailable(err)
 	}
-	scope := a.Scope
-	if scope == "" {
-		scope = "openid"
-	}
+	scope := a.requiredScope()
 	if !p.HasScope(scope) {
 		e := a.bearerError(http.StatusForbidden, CodeInsufficientScope, descInsufficientScope, nil)
 		e.Scope = scope
@@ -197,4 +194,12 @@ func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(ContextWithPrincipal(r.Context(), p)))
 	})
+}
+
+// requiredScope returns the scope every token must carry.
+func (a *Authenticator) requiredScope() string {
+	if a.Scope == "" {
+		return "openid"
+	}
+	return a.Scope
 }

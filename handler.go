@@ -152,17 +152,22 @@ func (h *Handler) Registry() *Registry { return h.registry }
 // SchemaHandler returns a handler that serves the JSON Schema of a PATCH
 // body, generated from the registry.
 func (h *Handler) SchemaHandler() http.Handler {
-	schema := h.registry.Schema()
+	return serveDocument("application/schema+json", h.registry.Schema())
+}
+
+// serveDocument returns a handler that serves doc to GET and HEAD; other
+// methods get 405.
+func serveDocument(contentType string, doc []byte) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			WriteError(w, errMethod("GET, HEAD"))
 			return
 		}
-		w.Header().Set("Content-Type", "application/schema+json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(schema)))
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
-			_, _ = w.Write(schema)
+			_, _ = w.Write(doc)
 		}
 	})
 }

@@ -45,27 +45,7 @@ func (h *Handler) OpenAPI(opts OpenAPIOptions) []byte {
 // OpenAPIHandler returns a handler that serves [Handler.OpenAPI] as
 // application/json to GET and HEAD; other methods get 405.
 func (h *Handler) OpenAPIHandler(opts OpenAPIOptions) http.Handler {
-	doc := h.OpenAPI(opts)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			WriteError(w, errMethod("GET, HEAD"))
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
-		w.WriteHeader(http.StatusOK)
-		if r.Method == http.MethodGet {
-			_, _ = w.Write(doc)
-		}
-	})
-}
-
-// requiredScope returns the scope every token must carry.
-func (a *Authenticator) requiredScope() string {
-	if a.Scope == "" {
-		return "openid"
-	}
-	return a.Scope
+	return serveDocument("application/json", h.OpenAPI(opts))
 }
 
 // jsonObject is a JSON object of the document; json.Marshal sorts its keys, so the
