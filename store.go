@@ -74,7 +74,8 @@ type Update struct {
 	Set map[string]any
 	// Remove names the attributes to delete.
 	Remove []string
-	// Now is the time of the change; the store records it as UpdatedAt.
+	// Now is the time of the change; the store records it as UpdatedAt, to
+	// the microsecond at least (PostgreSQL's precision).
 	Now time.Time
 }
 
