@@ -54,7 +54,7 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 // case-folded.
 func decodeObject(data []byte) (map[string]any, error) {
 	bad := func(description string) error { return errInvalidRequest(description) }
-	if !utf8.Valid(data) {
+	if !utf8.Valid(data) || hasLoneSurrogate(data) {
 		return nil, bad("The request body is not valid UTF-8.")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
@@ -136,4 +136,62 @@ func decodeValue(dec *json.Decoder, depth int) (any, error) {
 		return arr, nil
 	}
 	return nil, errors.New("unexpected delimiter")
+}
+
+// hasLoneSurrogate reports whether data, JSON text, escapes a UTF-16
+// surrogate that is not part of a pair ("\ud800"): such a string is no
+// Unicode text, and encoding/json would silently turn it into U+FFFD.
+// Outside strings a backslash is invalid JSON anyway, so the escapes can be
+// found without tracking strings.
+func hasLoneSurrogate(data []byte) bool {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '\\' {
+			continue
+		}
+		if i+1 < len(data) && data[i+1] != 'u' {
+			i++ // a two-character escape such as \\ or \"
+			continue
+		}
+		r, ok := hex4(data, i+2)
+		switch {
+		case !ok:
+			return false // malformed: the decoder refuses it
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true // a low surrogate without its high one
+		case 0xD800 <= r && r <= 0xDBFF:
+			if i+7 >= len(data) || data[i+6] != '\\' || data[i+7] != 'u' {
+				return true
+			}
+			low, ok := hex4(data, i+8)
+			if !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		default:
+			i += 5
+		}
+	}
+	return false
+}
+
+// hex4 decodes the four hexadecimal digits at data[i:].
+func hex4(data []byte, i int) (rune, bool) {
+	if i+4 > len(data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range data[i : i+4] {
+		switch {
+		case '0' <= c && c <= '9':
+			c -= '0'
+		case 'a' <= c && c <= 'f':
+			c -= 'a' - 10
+		case 'A' <= c && c <= 'F':
+			c -= 'A' - 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
 }

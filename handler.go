@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,7 +54,8 @@ type Config struct {
 	// OnUpdate, when set, is called after each successful write with what
 	// changed, for audit logs and webhooks. It runs on the request's
 	// goroutine before the response is written; slow work belongs on a
-	// queue. It never sees codes or tokens.
+	// queue. It never sees codes or tokens. The change is stored when it
+	// runs: a panic in it is logged and the answer is still 200.
 	OnUpdate func(ctx context.Context, e UpdateEvent)
 
 	// Logger receives server-side failures (store and OTP errors, panics).
@@ -186,8 +188,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			if v == http.ErrAbortHandler {
 				panic(v)
 			}
-			h.logger.ErrorContext(r.Context(), "userinfo: panic", "panic", fmt.Sprint(v))
-			WriteError(w, errServer(fmt.Errorf("panic: %v", v)))
+			// The panic's value may hold anything a plug-in had, tokens
+			// and codes among them: only its type and the stack are logged.
+			h.logger.ErrorContext(r.Context(), "userinfo: panic in a plug-in",
+				"panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+			WriteError(w, errServer(errors.New("panic")))
 		}
 	}()
 	var (
@@ -356,11 +361,15 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 		up.Set[f.attr+"_verified"] = true
 	}
 	slices.Sort(up.Remove)
-	if unchanged(cur, up) {
-		return p, cur, nil
+	if len(verify) > 0 {
+		// A code is spent: a client that goes away now must not lose the
+		// change that the code paid for.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		defer cancel()
 	}
 	// 7 and 8. One atomic write; the store enforces uniqueness.
-	next, err := h.store.UpdateUser(ctx, up)
+	before, next, err := h.write(ctx, cur, up, ifVersion != 0)
 	switch {
 	case errors.Is(err, ErrDuplicateEmail):
 		return nil, nil, errBadRequest(CodeDuplicateEmail, "")
@@ -368,15 +377,66 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 		return nil, nil, errBadRequest(CodeDuplicatePhoneNumber, "")
 	case errors.Is(err, ErrVersionConflict):
 		return nil, nil, &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed, Description: descPreconditionFailed}
-	case errors.Is(err, ErrUserNotFound):
-		return nil, nil, &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
 	case err != nil:
-		return nil, nil, errServer(err)
+		return nil, nil, err
 	}
-	if h.onUpdate != nil {
-		h.onUpdate(ctx, updateEvent(p, cur, up, next))
+	if next != before && h.onUpdate != nil {
+		h.notify(ctx, updateEvent(p, before, up, next))
 	}
 	return p, next, nil
+}
+
+// writeTimeout bounds a write that no longer follows the client's context.
+const writeTimeout = 30 * time.Second
+
+// maxWriteAttempts bounds the conditional writes of one request.
+const maxWriteAttempts = 8
+
+// write applies up to the user read as cur and returns the user as the write
+// found it and as it left it (both cur, when up changes nothing). With the
+// client's If-Match (conditional), up.IfVersion holds and a conflict is the
+// answer. Without it, the write is still conditional on the version last
+// read, re-reading on a conflict, so that the update event's previous values
+// are the ones the write replaced; after maxWriteAttempts conflicts it
+// writes unconditionally.
+func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional bool) (before, next *User, err error) {
+	for attempt := 1; ; attempt++ {
+		if unchanged(cur, up) {
+			return cur, cur, nil
+		}
+		if !conditional {
+			up.IfVersion = cur.Version
+			if attempt > maxWriteAttempts {
+				up.IfVersion = 0
+			}
+		}
+		next, err := h.store.UpdateUser(ctx, up)
+		if conditional || !errors.Is(err, ErrVersionConflict) {
+			if errors.Is(err, ErrUserNotFound) {
+				return nil, nil, &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
+			}
+			if err != nil && !errors.Is(err, ErrDuplicateEmail) && !errors.Is(err, ErrDuplicatePhoneNumber) &&
+				!errors.Is(err, ErrVersionConflict) {
+				return nil, nil, errServer(err)
+			}
+			return cur, next, err
+		}
+		if cur, err = h.user(ctx, up.Subject); err != nil {
+			return nil, nil, err
+		}
+	}
+}
+
+// notify calls OnUpdate. The change is stored by then, so a panic in the
+// hook is logged and does not change the answer.
+func (h *Handler) notify(ctx context.Context, e UpdateEvent) {
+	defer func() {
+		if v := recover(); v != nil {
+			h.logger.ErrorContext(ctx, "userinfo: OnUpdate panicked after the change was stored",
+				"panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
+		}
+	}()
+	h.onUpdate(ctx, e)
 }
 
 // mayWrite reports whether p may send the request field name.

@@ -274,6 +274,10 @@ func TestPatchRejects(t *testing.T) {
 		{name: "trailing data", token: "tok-u1", body: `{"nickname":"a"} {"nickname":"b"}`, wantStatus: 400, wantCode: "invalid_request", wantDesc: anyDesc},
 		{name: "duplicate key", token: "tok-u1", body: `{"nickname":"a","nickname":"b"}`, wantStatus: 400, wantCode: "invalid_request", wantDesc: anyDesc},
 		{name: "invalid utf-8", token: "tok-u1", body: "{\"nickname\":\"\xff\"}", wantStatus: 400, wantCode: "invalid_request", wantDesc: anyDesc},
+		{name: "lone high surrogate", token: "tok-u1", body: `{"nickname":"a\ud800b"}`, wantStatus: 400, wantCode: "invalid_request", wantDesc: "The request body is not valid UTF-8."},
+		{name: "lone low surrogate", token: "tok-u1", body: `{"nickname":"\udc00"}`, wantStatus: 400, wantCode: "invalid_request", wantDesc: "The request body is not valid UTF-8."},
+		{name: "reversed surrogates", token: "tok-u1", body: `{"nickname":"\ude00\ud83d"}`, wantStatus: 400, wantCode: "invalid_request", wantDesc: "The request body is not valid UTF-8."},
+		{name: "lone surrogate in a key", token: "tok-u1", body: `{"nick\ud800":"x"}`, wantStatus: 400, wantCode: "invalid_request", wantDesc: "The request body is not valid UTF-8."},
 		{name: "empty body", token: "tok-u1", body: ``, header: map[string]string{"Content-Type": "application/json"}, wantStatus: 400, wantCode: "invalid_request", wantDesc: anyDesc},
 
 		// 1. Unknown keys.
@@ -383,7 +387,7 @@ func TestPatchRejects(t *testing.T) {
 		{name: "verifier panics", token: "tok-panic", body: `{"nickname":"x"}`, wantStatus: 500, wantCode: "server_error", wantDesc: anyDesc},
 		{name: "otp service fails", token: "tok-u1", body: `{"nickname":"x","email":"new@example.com","email_otp_token":"t-fail","email_otp":"111111"}`,
 			setup: func(hs *harness) { hs.otp.failOn = "t-fail" }, wantStatus: 500, wantCode: "server_error", wantDesc: anyDesc},
-		{name: "second code wrong: first spent, nothing written", token: "tok-u1",
+		{name: "wrong phone code: nothing written, email code unspent", token: "tok-u1",
 			body: `{"email":"new@example.com","email_otp_token":"t-e","email_otp":"111111","phone_number":"13700000000","phone_number_otp_token":"t-p","phone_number_otp":"000000"}`,
 			setup: func(hs *harness) {
 				hs.otp.issue("t-e", issuedOTP{"u1", ChannelEmail, "new@example.com", "111111"})
@@ -426,6 +430,13 @@ func TestPatchRejects(t *testing.T) {
 			if len(hs.audit) != 0 {
 				t.Errorf("OnUpdate called for a rejected request: %+v", hs.audit)
 			}
+			if tt.name == "wrong phone code: nothing written, email code unspent" {
+				// The phone code is checked first and fails: the email
+				// code is never presented, so the user can still use it.
+				if _, live := hs.otp.codes["t-e"]; !live {
+					t.Errorf("the email code was spent by a request that failed on the phone code")
+				}
+			}
 		})
 	}
 }
@@ -448,6 +459,8 @@ func TestPatchAccepts(t *testing.T) {
 			body: `{"nickname":"mp"}`, want: map[string]any{"nickname": "mp"}},
 		{name: "custom attributes", token: "tok-u1", body: `{"employee_id":"E123456","department":"eng","newsletter":true,"birthday":"1990-01-31","bio":"日本語です"}`,
 			want: map[string]any{"employee_id": "E123456", "department": "eng", "newsletter": true, "birthday": "1990-01-31", "bio": "日本語です"}},
+		{name: "escaped surrogate pair and backslashes", token: "tok-u1", body: `{"nickname":"\\ud800 \ud83d\ude00"}`,
+			want: map[string]any{"nickname": "\\ud800 😀"}},
 		{name: "null removes", token: "tok-u1", body: `{"nickname":null,"zoneinfo":null}`, absent: []string{"nickname", "zoneinfo"}},
 		{name: "empty object", token: "tok-u1", body: `{}`, want: map[string]any{"nickname": "uno"}, noWrite: true},
 		{name: "same values", token: "tok-u1", body: `{"nickname":"uno","name":"One"}`, want: map[string]any{"nickname": "uno"}, noWrite: true},
@@ -686,18 +699,31 @@ func TestConcurrentEmailClaim(t *testing.T) {
 	hs.otp.issue("t1", issuedOTP{"u1", ChannelEmail, "race@example.com", "111111"})
 	hs.otp.issue("t2", issuedOTP{"u2", ChannelEmail, "race@example.com", "111111"})
 	var wg sync.WaitGroup
-	codes := make([]int, 2)
+	answers := make([]*httptest.ResponseRecorder, 2)
 	for i, tok := range []string{"tok-u1", "tok-u2"} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w := hs.serve(newRequest(http.MethodPatch, tok, `{"email":"race@example.com","email_otp_token":"t`+string(rune('1'+i))+`","email_otp":"111111"}`))
-			codes[i] = w.Code
+			answers[i] = hs.serve(newRequest(http.MethodPatch, tok, `{"email":"race@example.com","email_otp_token":"t`+string(rune('1'+i))+`","email_otp":"111111"}`))
 		}()
 	}
 	wg.Wait()
-	if !(codes[0] == 200) != (codes[1] == 200) {
-		t.Errorf("statuses %v, want exactly one 200", codes)
+	winner, loser := answers[0], answers[1]
+	if loser.Code == http.StatusOK {
+		winner, loser = loser, winner
+	}
+	if winner.Code != http.StatusOK {
+		t.Fatalf("statuses %d and %d, want one 200", answers[0].Code, answers[1].Code)
+	}
+	checkError(t, loser, http.StatusBadRequest, CodeDuplicateEmail, "")
+	holders := 0
+	for _, sub := range []string{"u1", "u2"} {
+		if hs.user(t, sub).Attributes["email"] == "race@example.com" {
+			holders++
+		}
+	}
+	if holders != 1 {
+		t.Errorf("%d users hold race@example.com, want 1", holders)
 	}
 }
 

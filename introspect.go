@@ -115,8 +115,9 @@ func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, 
 }
 
 var (
-	errTokenInactive = &tokenError{"the token is not active"}
-	errIntrospection = errors.New("userinfo: introspection failed")
+	errTokenInactive  = &tokenError{"the token is not active"}
+	errTokenNotAccess = &tokenError{"the token is not an access token"}
+	errIntrospection  = errors.New("userinfo: introspection failed")
 )
 
 // VerifyToken implements [TokenVerifier].
@@ -186,6 +187,15 @@ func (v *IntrospectionVerifier) introspect(ctx context.Context, token string) (m
 func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) (*Principal, error) {
 	if active, _ := claims["active"].(bool); !active {
 		return nil, errTokenInactive
+	}
+	// RFC 7662 §2.2: token_type, when given, says what the token is; an
+	// authorization server that also answers for refresh tokens must not
+	// turn them into bearer tokens here.
+	if raw, ok := claims["token_type"]; ok {
+		tt, _ := raw.(string)
+		if !strings.EqualFold(tt, "access_token") && !strings.EqualFold(tt, "Bearer") {
+			return nil, errTokenNotAccess
+		}
 	}
 	p := &Principal{Claims: claims}
 	if raw, ok := claims["exp"]; ok {

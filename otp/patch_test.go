@@ -3,6 +3,7 @@ package otp_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -229,20 +230,20 @@ func TestPatchEmailOneCodeAcrossReplicas(t *testing.T) {
 	var (
 		wg       sync.WaitGroup
 		mu       sync.Mutex
-		statuses = map[int]int{}
+		statuses = map[string]int{}
 	)
 	for i := range 20 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			status, _ := servers[i%2].call(t, http.MethodPatch, "/userinfo", tok, emailBody("new@example.com", otpToken, code))
+			status, body := servers[i%2].call(t, http.MethodPatch, "/userinfo", tok, emailBody("new@example.com", otpToken, code))
 			mu.Lock()
-			statuses[status]++
+			statuses[fmt.Sprint(status, " ", body["error"])]++
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	if statuses[200] != 1 || statuses[400] != 19 {
-		t.Errorf("statuses = %v, want one 200 and nineteen 400", statuses)
+	if statuses["200 <nil>"] != 1 || statuses["400 bad_email_otp_token"] != 19 {
+		t.Errorf("answers = %v, want one 200 and nineteen 400 bad_email_otp_token", statuses)
 	}
 }

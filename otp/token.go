@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/attrjson"
 )
 
 // An otp_token is tokenPrefix followed by the unpadded base64url encoding of
@@ -101,21 +102,15 @@ func wellFormedCode(code string) bool {
 }
 
 // normalizeTarget returns the form of an address that bindings and throttle
-// keys compare: email addresses with ASCII letters lower-cased (the contract
-// compares them case-insensitively; non-ASCII is compared exactly, so that
-// Unicode case folding, e.g. of "K" KELVIN SIGN, cannot make two different
-// addresses equal), phone numbers as they are.
+// keys compare: email addresses as the stores compare them
+// (attrjson.FoldEmail: ASCII letters lower-cased, so that Unicode case
+// folding, e.g. of "K" KELVIN SIGN, cannot make two addresses equal), phone
+// numbers as they are.
 func normalizeTarget(channel, target string) string {
 	if channel != userinfo.ChannelEmail {
 		return target
 	}
-	b := []byte(target)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
+	return attrjson.FoldEmail(target)
 }
 
 // keyer computes the keyed hashes of a service.

@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 )
 
 // Encode returns the JSON object of attrs. Numbers are written as
@@ -46,16 +45,31 @@ func Decode(b []byte) (map[string]any, error) {
 	return attrs, nil
 }
 
-// EmailKey returns the index key of an "email" value: the address in lower
-// case (strings.ToLower: addresses are unique ignoring case), or nil when
-// the value is not a non-empty string and so holds no address.
+// EmailKey returns the index key of an "email" value: the address with its
+// ASCII letters lower-cased (FoldEmail), or nil when the value is not a
+// non-empty string and so holds no address.
 func EmailKey(v any) *string {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		return nil
 	}
-	s = strings.ToLower(s)
+	s = FoldEmail(s)
 	return &s
+}
+
+// FoldEmail returns the form in which email addresses are compared: ASCII
+// letters lower-cased, everything else exact. The contract compares
+// addresses case-insensitively; Unicode case folding is not used, so that
+// "\u212Aate@x.test" (KELVIN SIGN) and "kate@x.test" stay two addresses and
+// the holder of one cannot block the other.
+func FoldEmail(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + ('a' - 'A')
+		}
+	}
+	return string(b)
 }
 
 // PhoneKey returns the index key of a "phone_number" value: the number as

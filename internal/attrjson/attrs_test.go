@@ -42,3 +42,22 @@ func TestDecodeRefuses(t *testing.T) {
 		t.Errorf("Decode(null) = %v, %v; want an empty map", m, err)
 	}
 }
+
+func TestEmailKeyFoldsASCIIOnly(t *testing.T) {
+	for in, want := range map[string]string{
+		"Kate@Example.COM":     "kate@example.com",
+		"\u212Aate@x.test":     "\u212Aate@x.test", // KELVIN SIGN stays: it is not "kate@x.test"
+		"ÉLODIE@x.test":        "Élodie@x.test",
+		"\u0130stanbul@x.test": "\u0130stanbul@x.test",
+		"plain.lower@x.test":   "plain.lower@x.test",
+	} {
+		if got := EmailKey(in); got == nil || *got != want {
+			t.Errorf("EmailKey(%q) = %v, want %q", in, got, want)
+		}
+	}
+	for _, v := range []any{nil, "", 42, true} {
+		if got := EmailKey(v); got != nil {
+			t.Errorf("EmailKey(%v) = %q, want nil", v, *got)
+		}
+	}
+}

@@ -201,7 +201,7 @@ UPDATE userinfo_users SET
 	updated_at   = $5,
 	email_key    = CASE WHEN $6 THEN $7 ELSE email_key END,
 	phone_number = CASE WHEN $8 THEN $9 ELSE phone_number END
-WHERE subject = $1 AND ($2 = 0 OR version = $2)
+WHERE subject = $1 AND ($2::bigint = 0 OR version = $2::bigint)
 RETURNING version, updated_at, attributes`
 
 // UpdateUser implements [userinfo.UserStore]: one UPDATE statement, atomic

@@ -218,3 +218,27 @@ func TestReplicas(t *testing.T) {
 		t.Errorf("%d redemptions of one code through two replicas: %d won, want 1", n, wins)
 	}
 }
+
+// Versions are bigint: an If-Match on a user past 2³¹ changes still works.
+func TestLargeVersion(t *testing.T) {
+	dsn := testDSN(t)
+	s := open(t, dsn)
+	ctx := context.Background()
+	if _, err := s.Put(ctx, "u1", map[string]any{"nickname": "a"}); err != nil {
+		t.Fatal(err)
+	}
+	const big = 3_000_000_000
+	if _, err := s.Pool().Exec(ctx, `UPDATE userinfo_users SET version = $1 WHERE subject = 'u1'`, int64(big)); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u1", IfVersion: big, Set: map[string]any{"nickname": "b"}, Now: time.Now()})
+	if err != nil {
+		t.Fatalf("UpdateUser(IfVersion %d) = %v", uint64(big), err)
+	}
+	if u.Version <= big || u.Attributes["nickname"] != "b" {
+		t.Errorf("UpdateUser = version %d, nickname %v", u.Version, u.Attributes["nickname"])
+	}
+	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u1", IfVersion: big, Set: map[string]any{"nickname": "c"}, Now: time.Now()}); !errors.Is(err, userinfo.ErrVersionConflict) {
+		t.Errorf("UpdateUser(stale IfVersion) = %v, want ErrVersionConflict", err)
+	}
+}

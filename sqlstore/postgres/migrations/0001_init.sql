@@ -1,6 +1,6 @@
 -- Users: attributes as JSONB; the unique attributes' index keys are kept
--- beside them by the store (the email address in lower case, as Go's
--- strings.ToLower folds it, the phone number as it is), so that the unique
+-- beside them by the store (the email address with its ASCII letters lower-cased,
+-- as attrjson.FoldEmail does, the phone number as it is), so that the unique
 -- constraints decide every race at write time.
 CREATE TABLE userinfo_users (
     subject      text        PRIMARY KEY,

@@ -1,6 +1,6 @@
 -- Users: attributes as JSON text; the unique attributes' index keys are kept
--- beside them by the store (the email address in lower case, as Go's
--- strings.ToLower folds it, the phone number as it is), so that the unique
+-- beside them by the store (the email address with its ASCII letters lower-cased,
+-- as attrjson.FoldEmail does, the phone number as it is), so that the unique
 -- indexes decide every race at write time.
 CREATE TABLE userinfo_users (
     subject      TEXT    NOT NULL PRIMARY KEY,
