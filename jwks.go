@@ -239,7 +239,7 @@ func (s *RemoteKeySet) VerificationKeys(ctx context.Context, kid string) ([]Veri
 		}
 		return nil, fmt.Errorf("%w: %s: %w", ErrNoKeySet, s.url, cause)
 	}
-	return ix.lookup(kid), nil
+	return ix.lookupOrAnonymous(kid), nil
 }
 
 // refresh refetches the set unless the cooldown forbids it, sharing one fetch

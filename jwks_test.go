@@ -399,3 +399,42 @@ func TestJWTKeyWithoutAlg(t *testing.T) {
 		}
 	}
 }
+
+// A token's kid is a hint: keys published without one still verify it,
+// while a key with another id never does.
+func TestJWKSKeysWithoutKid(t *testing.T) {
+	btKeys()
+	ctx := context.Background()
+	anon := btES.JWK()
+	delete(anon, "kid")
+	data, _ := json.Marshal(map[string]any{"keys": []any{anon, btRS.JWK()}})
+	set, err := userinfo.NewStaticKeySet(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := set.VerificationKeys(ctx, btES.ID)
+	if err != nil || len(keys) != 1 || keys[0].ID != "" || keys[0].Algorithm != btES.Alg {
+		t.Errorf("VerificationKeys(kid of a key published without one) = %+v, %v; want that key", keys, err)
+	}
+	if keys, _ := set.VerificationKeys(ctx, btRS.ID); len(keys) != 1 || keys[0].ID != btRS.ID {
+		t.Errorf("VerificationKeys(%s) = %+v, want only the key with that id", btRS.ID, keys)
+	}
+
+	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set})
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, err := btES.Sign(map[string]any{"sub": "u1", "scope": "openid", "exp": time.Now().Add(time.Hour).Unix()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := v.VerifyToken(ctx, token); err != nil || p.Subject != "u1" {
+		t.Errorf("VerifyToken(token whose key has no kid in the set) = %v, %v", p, err)
+	}
+	// The RSA key has its own id: an ES256 token naming it must not verify
+	// with the anonymous key either way.
+	forged, _ := btES.SignWithHeader(map[string]any{"kid": btRS.ID}, map[string]any{"sub": "u1", "scope": "openid", "exp": time.Now().Add(time.Hour).Unix()})
+	if _, err := v.VerifyToken(ctx, forged); !errors.Is(err, userinfo.ErrInvalidToken) {
+		t.Errorf("VerifyToken(kid of another key) = %v, want ErrInvalidToken", err)
+	}
+}

@@ -69,8 +69,10 @@ func (k *VerificationKey) allows(alg string) bool {
 // or by OIDC discovery and keeps it fresh.
 type KeySet interface {
 	// VerificationKeys returns the keys whose key id is kid, or every key
-	// when kid is empty. An unknown kid is not an error: the result is
-	// empty. A remote set may refetch on an unknown kid before it answers.
+	// when kid is empty. When no key has the id, it returns the keys that
+	// have none (a kid is a hint), and so an empty result when every key
+	// has another id; that is not an error. A remote set may refetch on an
+	// unknown kid before it answers.
 	// An error (wrapping [ErrNoKeySet], or ctx's error) means that no key
 	// set is available now. The caller must not modify the returned slice.
 	VerificationKeys(ctx context.Context, kid string) ([]VerificationKey, error)
@@ -83,13 +85,25 @@ const minRSABits = 2048
 type keyIndex struct {
 	all  []VerificationKey
 	byID map[string][]VerificationKey
+	anon []VerificationKey // the keys without a key id
 }
 
+// lookup returns the keys whose id is kid, or every key when kid is empty.
 func (ix *keyIndex) lookup(kid string) []VerificationKey {
 	if kid == "" {
 		return ix.all
 	}
 	return ix.byID[kid]
+}
+
+// lookupOrAnonymous is lookup, falling back to the keys that have no id
+// when none has kid: a "kid" is a hint (RFC 7515 §4.1.4), and issuers that
+// publish keys without one still name them in their tokens.
+func (ix *keyIndex) lookupOrAnonymous(kid string) []VerificationKey {
+	if keys := ix.lookup(kid); len(keys) > 0 {
+		return keys
+	}
+	return ix.anon
 }
 
 // parseKeySet parses the JSON of a JWK Set (or of one JWK) into an index of
@@ -112,6 +126,8 @@ func parseKeySet(data []byte) (*keyIndex, error) {
 		ix.all = append(ix.all, vk)
 		if vk.ID != "" {
 			ix.byID[vk.ID] = append(ix.byID[vk.ID], vk)
+		} else {
+			ix.anon = append(ix.anon, vk)
 		}
 	}
 	if len(ix.all) == 0 {
@@ -164,7 +180,7 @@ func verificationKey(key jwk.Key) (VerificationKey, bool) {
 type staticKeySet struct{ ix *keyIndex }
 
 func (s staticKeySet) VerificationKeys(_ context.Context, kid string) ([]VerificationKey, error) {
-	return s.ix.lookup(kid), nil
+	return s.ix.lookupOrAnonymous(kid), nil
 }
 
 // NewStaticKeySet returns a [KeySet] of the keys in jwks, the JSON of a JWK
