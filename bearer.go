@@ -16,6 +16,12 @@ import (
 // endpoint down) returns another error, answered 503 temporarily_unavailable.
 var ErrInvalidToken = errors.New("userinfo: invalid access token")
 
+// Causes of refused requests that carry more than one token, for logs.
+var (
+	errTwoAuthorizationHeaders = errors.New("more than one Authorization header")
+	errTwoTokenMethods         = errors.New("a token in the Authorization header and in the query")
+)
+
 // Principal is the verified identity behind an access token.
 type Principal struct {
 	// Subject is the token's "sub": the user.
@@ -89,13 +95,15 @@ func (a *Authenticator) bearerError(status int, code, description string, cause 
 func (a *Authenticator) extractToken(r *http.Request) (string, error) {
 	values := r.Header.Values("Authorization")
 	if len(values) > 1 {
-		return "", a.bearerError(http.StatusBadRequest, CodeInvalidRequest, "More than one Authorization header", nil)
+		// The contract answers these as it answers a missing token, with
+		// the same challenge; the cause tells them apart in logs.
+		return "", a.bearerError(http.StatusBadRequest, CodeInvalidRequest, descBearerTokenNotFound, errTwoAuthorizationHeaders)
 	}
 	if len(values) == 0 {
 		return "", a.bearerError(http.StatusBadRequest, CodeInvalidRequest, descBearerTokenNotFound, nil)
 	}
 	if r.URL != nil && r.URL.Query().Has("access_token") {
-		return "", a.bearerError(http.StatusBadRequest, CodeInvalidRequest, "More than one method used to send the bearer token", nil)
+		return "", a.bearerError(http.StatusBadRequest, CodeInvalidRequest, descBearerTokenNotFound, errTwoTokenMethods)
 	}
 	scheme, token, ok := strings.Cut(strings.TrimLeft(values[0], " "), " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {

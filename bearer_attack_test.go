@@ -235,9 +235,9 @@ func TestBearerAttacks(t *testing.T) {
 		{name: "Basic scheme", header: []string{"Basic dTE6cHc="}, wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
 		{name: "query token only", header: []string{}, target: "/?access_token=x", wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
 		{name: "two Authorization headers", header: []string{"Bearer TOKEN", "Bearer TOKEN"}, token: valid, wantStatus: 400, wantCode: "invalid_request",
-			wantChal: `Bearer error="invalid_request", error_description="More than one Authorization header", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`},
+			wantChal: `Bearer error="invalid_request", error_description="Bearer token not found in the request", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`},
 		{name: "header and query token", target: "/?access_token=x", token: valid, wantStatus: 400, wantCode: "invalid_request",
-			wantChal: `Bearer error="invalid_request", error_description="More than one method used to send the bearer token", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`},
+			wantChal: `Bearer error="invalid_request", error_description="Bearer token not found in the request", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`},
 
 		{name: "alg none", reason: "algorithm is not allowed", token: func(t *testing.T) string {
 			return btB64(map[string]any{"alg": "none", "kid": btES.ID}) + "." + btB64(btClaims(nil)) + "."

@@ -51,6 +51,7 @@ func main() {
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 	case errors.Is(err, errUsage):
+		fmt.Fprintln(os.Stderr, "example:", err)
 		os.Exit(2)
 	default:
 		fmt.Fprintln(os.Stderr, "example:", err)

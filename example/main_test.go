@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"io"
 	"net/http"
 	"net/url"
@@ -280,4 +281,20 @@ func TestEndToEndReplicasPostgres(t *testing.T) {
 	a.stop(t)
 	b.stop(t)
 	checkNoSecrets(t, a.log.String()+b.log.String(), token, otpToken, code, dsn)
+}
+
+// A bad command line exits 2 and says what is wrong.
+func TestUsageErrorIsPrinted(t *testing.T) {
+	bin := buildExample(t)
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-db", "memory", "-otp-ttl", "0s")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
+		t.Fatalf("exit: %v, want status 2", err)
+	}
+	if !strings.Contains(string(out), "-otp-ttl must be positive") {
+		t.Errorf("output %q does not say what is wrong", out)
+	}
 }

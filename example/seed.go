@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"github.com/ciamkit/userinfo"
 )
@@ -52,23 +53,45 @@ type seedUser struct {
 	attrs   map[string]any
 }
 
+// checkSeedUser checks a seeded user's claims by the registry's rules: known
+// names, and a valid email address and phone number.
+func checkSeedUser(reg *userinfo.Registry, attrs map[string]any) error {
+	known := reg.Names()
+	for name := range attrs {
+		if !slices.Contains(known, name) {
+			return fmt.Errorf("unknown attribute %q", name)
+		}
+	}
+	if v, ok := attrs["email"]; ok {
+		if s, _ := v.(string); reg.CheckEmail(s) != nil {
+			return errors.New(`"email" is not a valid email address`)
+		}
+	}
+	if v, ok := attrs["phone_number"]; ok {
+		if s, _ := v.(string); reg.CheckPhoneNumber(s) != nil {
+			return errors.New(`"phone_number" is not a valid phone number`)
+		}
+	}
+	return nil
+}
+
 // readSeed reads a -seed file: a JSON array of objects, each with a
 // non-empty string "sub" and the user's other claims. Numbers are kept as
 // json.Number, as the stores hold them.
-func readSeed(path string) ([]seedUser, error) {
+func readSeed(path string, reg *userinfo.Registry) ([]seedUser, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	users, err := parseSeed(f)
+	users, err := parseSeed(f, reg)
 	if err != nil {
 		return nil, fmt.Errorf("-seed %s: %w", path, err)
 	}
 	return users, nil
 }
 
-func parseSeed(r io.Reader) ([]seedUser, error) {
+func parseSeed(r io.Reader, reg *userinfo.Registry) ([]seedUser, error) {
 	data, err := io.ReadAll(io.LimitReader(r, 16<<20))
 	if err != nil {
 		return nil, err
@@ -95,6 +118,9 @@ func parseSeed(r io.Reader) ([]seedUser, error) {
 		seen[sub] = true
 		delete(attrs, "sub")
 		delete(attrs, "updated_at") // the store's to set
+		if err := checkSeedUser(reg, attrs); err != nil {
+			return nil, fmt.Errorf("user %q: %w", sub, err)
+		}
 		users = append(users, seedUser{subject: sub, attrs: attrs})
 	}
 	return users, nil

@@ -129,13 +129,23 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		}
 	}
 
+	// The seed, -claims and the OTP service are checked with the handler's
+	// rules, so the registry is built first, from the same attributes.
+	registry, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, custom)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkClaims(registry, o.claims); err != nil {
+		return nil, err
+	}
+
 	b, err := openBackend(ctx, o.db)
 	if err != nil {
 		return nil, err
 	}
 	a.closers = append(a.closers, b.close)
 	if o.seed != "" {
-		users, err := readSeed(o.seed)
+		users, err := readSeed(o.seed, registry)
 		if err != nil {
 			return nil, err
 		}
@@ -154,12 +164,6 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		return nil, err
 	}
 
-	// The OTP service checks addresses with the handler's rules, so the
-	// registry is built first, from the same attributes as the handler's.
-	registry, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, custom)
-	if err != nil {
-		return nil, err
-	}
 	svc, err := a.otpService(o, b, registry)
 	if err != nil {
 		return nil, err
@@ -376,4 +380,15 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.w.Write(p)
+}
+
+// checkClaims refuses a -claims list that names a claim no user can have.
+func checkClaims(reg *userinfo.Registry, claims []string) error {
+	known := reg.Names()
+	for _, c := range claims {
+		if !slices.Contains(known, c) {
+			return fmt.Errorf("%w: -claims: %q is neither a standard claim nor a custom attribute", errUsage, c)
+		}
+	}
+	return nil
 }

@@ -180,3 +180,56 @@ func formatFloat(f float64) string {
 	}
 	return string(b)
 }
+
+// compareExact compares the JSON number literals x and y as the decimals
+// they denote, without rounding them to float64: -1 if x < y, 0 if equal, +1
+// if x > y. It reports false for a literal that is not a JSON number or has
+// an exponent too large to compare without big arithmetic; such numbers are
+// refused before any bound is checked.
+func compareExact(x, y string) (int, bool) {
+	a, ok := parseJSONNumber(x)
+	if !ok || a.hugeExp {
+		return 0, false
+	}
+	b, ok := parseJSONNumber(y)
+	if !ok || b.hugeExp {
+		return 0, false
+	}
+	sign := func(n jsonNumber) int {
+		switch {
+		case n.digits == "":
+			return 0
+		case n.neg:
+			return -1
+		}
+		return 1
+	}
+	sa, sb := sign(a), sign(b)
+	if sa != sb || sa == 0 {
+		return cmpInt(sa, sb), true
+	}
+	// Same sign, both non-zero: compare the magnitudes, first by the
+	// position of the leading digit, then digit by digit.
+	mag := cmpInt(int64(len(a.digits))+a.exp, int64(len(b.digits))+b.exp)
+	if mag == 0 {
+		da, db := a.digits, b.digits
+		for len(da) < len(db) {
+			da += "0"
+		}
+		for len(db) < len(da) {
+			db += "0"
+		}
+		mag = strings.Compare(da, db)
+	}
+	return sa * mag, true
+}
+
+func cmpInt[T int | int64](a, b T) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}

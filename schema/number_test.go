@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -102,3 +103,48 @@ func FuzzCanonicalInteger(f *testing.F) {
 		}
 	})
 }
+
+func TestCompareExact(t *testing.T) {
+	tests := []struct {
+		x, y string
+		want int
+	}{
+		{"1", "1", 0}, {"1.0", "1", 0}, {"10e-1", "1", 0}, {"0", "-0", 0}, {"0e5", "0.0", 0},
+		{"-1.5000000000000001", "-1.5", -1}, {"-1.5", "-1.5000000000000001", 1},
+		{"1.0000000000000001e300", "1e300", 1}, {"1e300", "1.0000000000000001e300", -1},
+		{"2", "10", -1}, {"-2", "-10", 1}, {"0.001", "0.01", -1}, {"-0.5", "0", -1}, {"0", "1e-300", -1},
+		{"123.45", "1.2345e2", 0}, {"99", "1e2", -1}, {"1e2", "99.999", 1},
+	}
+	for _, tt := range tests {
+		got, ok := compareExact(tt.x, tt.y)
+		if !ok || got != tt.want {
+			t.Errorf("compareExact(%s, %s) = %d, %v; want %d", tt.x, tt.y, got, ok, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "1e9999999999", "x", "01"} {
+		if _, ok := compareExact(bad, "1"); ok {
+			t.Errorf("compareExact(%q, 1) reports ok", bad)
+		}
+	}
+}
+
+// Bounds hold for the literal sent, not only for its nearest double.
+func TestBoundsAreExact(t *testing.T) {
+	s, err := New(Options{Custom: []Attribute{{Name: "score", Type: "number", Minimum: jn("-1.5"), Maximum: jn("1e300")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for body, wantOK := range map[string]bool{
+		`{"score":-1.5}`:                   true,
+		`{"score":1e300}`:                  true,
+		`{"score":-1.5000000000000001}`:    false,
+		`{"score":1.0000000000000001e300}`: false,
+		`{"score":-1.4999999999999999}`:    true,
+	} {
+		if _, err := s.Validate(decode(t, body)); (err == nil) != wantOK {
+			t.Errorf("Validate(%s) = %v, want ok %v", body, err, wantOK)
+		}
+	}
+}
+
+func jn(s string) *json.Number { n := json.Number(s); return &n }

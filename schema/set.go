@@ -58,6 +58,8 @@ type entry struct {
 	nullable bool   // null (remove) is allowed
 	// check is the Go-side rule of a standard string claim, or nil.
 	check func(string) bool
+	// minimum and maximum are a custom number's bounds, or nil.
+	minimum, maximum *json.Number
 	// node is the JSON Schema of the value (nil for read-only attributes),
 	// sch its compiled form.
 	node *Node
@@ -105,7 +107,7 @@ func New(opts Options) (*Set, error) {
 		if err != nil {
 			return nil, err // unreachable: checkCustom checked it
 		}
-		e := &entry{kind: readOnly, typ: a.Type, nullable: true}
+		e := &entry{kind: readOnly, typ: a.Type, nullable: true, minimum: a.Minimum, maximum: a.Maximum}
 		if a.IsMutable() {
 			e.kind, e.node = writable, n
 		}
@@ -325,6 +327,18 @@ func (s *Set) value(e *entry, v any) (any, bool) {
 		}
 		if out, ok = canonical(e.typ, n); !ok {
 			return nil, false
+		}
+		// The schema checks the bounds on the value rounded to a
+		// double; the literal must be within them exactly, too.
+		if e.minimum != nil {
+			if c, ok := compareExact(string(n), string(*e.minimum)); !ok || c < 0 {
+				return nil, false
+			}
+		}
+		if e.maximum != nil {
+			if c, ok := compareExact(string(n), string(*e.maximum)); !ok || c > 0 {
+				return nil, false
+			}
 		}
 	case "boolean":
 		b, ok := v.(bool)
