@@ -13,7 +13,9 @@
 // concurrent guesses are bounded. Redemption ends with an atomic
 // compare-and-delete, so a code is spent at most once, also across
 // replicas. Sends are throttled per address (5) and per user (10) in a
-// sliding 10-minute window, answered 429 with Retry-After. The otp_token is
+// sliding 10-minute window, answered 429 with Retry-After; a send refused
+// for its address does not count against the user, so asking again for one
+// address never costs the user codes for others. The otp_token is
 // 128 random bits; the store holds only a hash of it. Neither codes,
 // otp_tokens nor addresses are logged, and a [Message] does not print its
 // code.

@@ -200,16 +200,19 @@ func TestSendHandlerThrottle(t *testing.T) {
 			return append(s,
 				step{subject: "u1", body: phone("13612345678"), wantStatus: 429, wantCode: "sms_rate_limit_exceeded", wantRetryAfter: "591"},
 				step{subject: "u2", body: email("new@x.test"), wantStatus: 200},
-				// The refused send did not use up the target's allowance.
+				// The refused send counted for the target, as one of its
+				// five, which leaves it enough for u1 once u1 may send again.
 				step{advance: 591 * time.Second, subject: "u1", body: phone("13612345678"), wantStatus: 200},
 			)
 		}()},
 		{"configured limits", func(c *Config) { c.TargetLimit, c.SubjectLimit, c.Window = 1, 2, time.Minute }, []step{
 			{subject: "u1", body: email("a@x.test"), wantStatus: 200},
 			{subject: "u1", body: email("a@x.test"), wantStatus: 429, wantCode: "email_rate_limit_exceeded", wantRetryAfter: "60"},
-			// The refused request counted for u1: that makes 2.
-			{subject: "u1", body: email("b@x.test"), wantStatus: 429, wantCode: "email_rate_limit_exceeded", wantRetryAfter: "60"},
-			{subject: "u2", body: email("b@x.test"), wantStatus: 200},
+			// The request refused for the target did not count for u1,
+			// who may still send one more code, elsewhere.
+			{subject: "u1", body: email("b@x.test"), wantStatus: 200},
+			{subject: "u1", body: email("c@x.test"), wantStatus: 429, wantCode: "email_rate_limit_exceeded", wantRetryAfter: "60"},
+			{subject: "u2", body: email("b@x.test"), wantStatus: 429, wantCode: "email_rate_limit_exceeded", wantRetryAfter: "60"},
 			{advance: time.Minute, subject: "u1", body: email("c@x.test"), wantStatus: 200},
 		}},
 	}

@@ -184,14 +184,15 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 		return "", errors.New("otp: Send: subject or purpose is not valid UTF-8 without NUL of at most 1024 bytes")
 	}
 	now := s.now()
-	// The subject first, and each counts on its own: a request refused for
-	// the target's volume still counts for the user who made it, but one
-	// refused for the user's volume does not use up the allowance of the
-	// target, whose owner may be someone else.
-	if err := s.throttle(ctx, "subject", subject, channel, now, s.cfg.SubjectLimit); err != nil {
+	// The target first, and each counts on its own: a request refused for
+	// the target's volume (the usual case: a user asking again and again
+	// for a code to one address) does not use up the user's allowance for
+	// other addresses. One refused for the user's volume still counts for
+	// the target, which gives nobody more than the target's own limit.
+	if err := s.throttle(ctx, "target:"+channel, normalizeTarget(channel, target), channel, now, s.cfg.TargetLimit); err != nil {
 		return "", err
 	}
-	if err := s.throttle(ctx, "target:"+channel, normalizeTarget(channel, target), channel, now, s.cfg.TargetLimit); err != nil {
+	if err := s.throttle(ctx, "subject", subject, channel, now, s.cfg.SubjectLimit); err != nil {
 		return "", err
 	}
 
