@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -152,71 +151,12 @@ func TestOpenBadDSN(t *testing.T) {
 	}
 }
 
-// TestReplicas runs the races of the kit across two stores, each with its
-// own pool, on one database, as two replicas of a server: one email address
-// claimed by many users through both, and one code redeemed through both.
+// TestReplicas runs the kit's replica races across two stores, each with its
+// own pool, on one database, as two replicas of a server.
 func TestReplicas(t *testing.T) {
 	dsn := testDSN(t)
 	a, b := open(t, dsn), open(t, dsn)
-	stores := []*postgres.Store{a, b}
-	ctx := context.Background()
-	const n = 20
-	for i := range n {
-		if _, err := a.Put(ctx, fmt.Sprint("r", i), map[string]any{"nickname": "r"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var (
-		mu   sync.Mutex
-		wins int
-		wg   sync.WaitGroup
-	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, err := stores[i%2].UpdateUser(ctx, userinfo.Update{Subject: fmt.Sprint("r", i), Set: map[string]any{"email": "Shared@x.test"}, Now: time.Now()})
-			switch {
-			case err == nil:
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			case !errors.Is(err, userinfo.ErrDuplicateEmail):
-				t.Errorf("UpdateUser: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d users claiming one email through two replicas: %d won, want 1", n, wins)
-	}
-
-	rec := otp.Record{ID: "code", Subject: "r0", Channel: "email", Target: "x@x.test", Purpose: "update_userinfo", CodeHash: make([]byte, 32), ExpiresAt: time.Now().Add(time.Hour)}
-	if err := a.OTP().Create(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	wins = 0
-	start = make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			ok, err := stores[i%2].OTP().Delete(ctx, rec.ID)
-			if err != nil {
-				t.Errorf("Delete: %v", err)
-			}
-			if ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d redemptions of one code through two replicas: %d won, want 1", n, wins)
-	}
+	userinfotest.TestReplicas(t, []userinfotest.Replica{{Users: a, OTP: a.OTP()}, {Users: b, OTP: b.OTP()}})
 }
 
 // Versions are bigint: an If-Match on a user past 2³¹ changes still works.

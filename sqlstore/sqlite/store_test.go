@@ -3,11 +3,9 @@ package sqlite_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
@@ -114,69 +112,11 @@ func TestPut(t *testing.T) {
 	}
 }
 
-// TestProcesses runs the kit's races across two stores on one file, as two
-// processes sharing it: their writers meet in SQLite's locks, not in the
-// store's queue.
+// TestProcesses runs the kit's replica races across two stores on one file,
+// as two processes sharing it: their writers meet in SQLite's locks, not in
+// the store's queue.
 func TestProcesses(t *testing.T) {
 	path := tempDB(t)
 	a, b := open(t, path), open(t, path)
-	stores := []*sqlite.Store{a, b}
-	ctx := context.Background()
-	const n = 20
-	for i := range n {
-		if _, err := a.Put(ctx, fmt.Sprint("r", i), map[string]any{"nickname": "r"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var (
-		mu   sync.Mutex
-		wins int
-		wg   sync.WaitGroup
-	)
-	start := make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			_, err := stores[i%2].UpdateUser(ctx, userinfo.Update{Subject: fmt.Sprint("r", i), Set: map[string]any{"email": "Shared@x.test"}, Now: time.Now()})
-			switch {
-			case err == nil:
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			case !errors.Is(err, userinfo.ErrDuplicateEmail):
-				t.Errorf("UpdateUser: %v", err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d users claiming one email through two stores on one file: %d won, want 1", n, wins)
-	}
-
-	rec := otp.Record{ID: "code", Subject: "r0", Channel: "email", Target: "x@x.test", Purpose: "update_userinfo", CodeHash: make([]byte, 32), ExpiresAt: time.Now().Add(time.Hour)}
-	if err := a.OTP().Create(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	wins = 0
-	start = make(chan struct{})
-	for i := range n {
-		wg.Go(func() {
-			<-start
-			ok, err := stores[i%2].OTP().Delete(ctx, rec.ID)
-			if err != nil {
-				t.Errorf("Delete: %v", err)
-			}
-			if ok {
-				mu.Lock()
-				wins++
-				mu.Unlock()
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if wins != 1 {
-		t.Errorf("%d redemptions of one code through two stores on one file: %d won, want 1", n, wins)
-	}
+	userinfotest.TestReplicas(t, []userinfotest.Replica{{Users: a, OTP: a.OTP()}, {Users: b, OTP: b.OTP()}})
 }
