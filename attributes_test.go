@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -50,14 +51,11 @@ func decodeBody(t testing.TB, s string) map[string]any {
 }
 
 func TestParseAttributesContractFile(t *testing.T) {
-	const contract = `{"attributes": [
-  {"name": "employee_id", "type": "string", "pattern": "^E[0-9]{6}$"},
-  {"name": "department",  "type": "string", "enum": ["eng", "sales", "ops"]},
-  {"name": "vip_level",   "type": "integer", "minimum": 0, "maximum": 9, "mutable": false},
-  {"name": "newsletter",  "type": "boolean"},
-  {"name": "birthdate",   "type": "string", "format": "date"},
-  {"name": "bio",         "type": "string", "max_length": 280}
-]}`
+	data, err := os.ReadFile("testdata/contract-registry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	contract := string(data)
 	// The contract's example defines "birthdate", a standard string claim
 	// (OIDC Core §5.1): the entry refines it, so both rules hold.
 	attrs, err := ParseAttributes(strings.NewReader(contract))

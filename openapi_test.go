@@ -24,16 +24,17 @@ import (
 
 var updateOpenAPI = flag.Bool("update-openapi", false, "rewrite testdata/openapi*.json from the current registry")
 
-// contractRegistry is the registry file of the contract. Its "birthdate"
-// refines the standard claim.
-const contractRegistry = `{"attributes": [
-  {"name": "employee_id", "type": "string", "pattern": "^E[0-9]{6}$"},
-  {"name": "department",  "type": "string", "enum": ["eng", "sales", "ops"]},
-  {"name": "vip_level",   "type": "integer", "minimum": 0, "maximum": 9, "mutable": false},
-  {"name": "newsletter",  "type": "boolean"},
-  {"name": "birthdate",   "type": "string", "format": "date"},
-  {"name": "bio",         "type": "string", "max_length": 280}
-]}`
+// contractRegistry is the registry file of the contract
+// (testdata/contract-registry.json). Its "birthdate" refines the standard
+// claim.
+func contractRegistry(t testing.TB) string {
+	t.Helper()
+	data, err := os.ReadFile("testdata/contract-registry.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
 
 // openAPICase is one handler configuration whose description is checked.
 type openAPICase struct {
@@ -58,7 +59,7 @@ func openAPICases() []openAPICase {
 			name:   "contract registry",
 			golden: "openapi-custom.json",
 			cfg: func(t *testing.T) userinfo.Config {
-				attrs, err := userinfo.ParseAttributes(strings.NewReader(contractRegistry))
+				attrs, err := userinfo.ParseAttributes(strings.NewReader(contractRegistry(t)))
 				if err != nil {
 					t.Fatalf("ParseAttributes: %v", err)
 				}
