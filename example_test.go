@@ -2,26 +2,24 @@ package userinfo_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"time"
 
 	"github.com/ciamkit/userinfo"
 )
 
-// exampleTokens stands in for a real verifier (see NewJWTVerifier): it knows
-// one token, of user u1 with the openid scope.
-var exampleTokens = userinfo.TokenVerifierFunc(func(_ context.Context, token string) (*userinfo.Principal, error) {
-	if token != "TOKEN_OF_U1" {
-		return nil, userinfo.ErrInvalidToken
-	}
-	return &userinfo.Principal{Subject: "u1", ClientID: "web", Scopes: []string{"openid", "profile"}}, nil
-})
+// exampleTokens verifies the examples' access tokens: JWTs of the issuer
+// whose JWK Set is exampleJWKS (see bearer_example_test.go). exampleToken is
+// one of user u1, of client "web", with the scopes openid and profile.
+var exampleTokens = exampleAuthenticator().Verifier
 
 func patch(h http.Handler, body string) {
 	r := httptest.NewRequest(http.MethodPatch, "/userinfo", strings.NewReader(body))
-	r.Header.Set("Authorization", "Bearer TOKEN_OF_U1")
+	r.Header.Set("Authorization", "Bearer "+exampleToken)
 	r.Header.Set("Content-Type", "application/json")
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, r)
@@ -100,4 +98,45 @@ func ExampleClaimsPolicyFunc() {
 	patch(h, `{"nickname":"jj"}`) // the example token's client is "web"
 	// Output:
 	// 400 {"error":"invalid_request","error_description":"Unsupported user attribute(s) found."}
+}
+
+// An audit log through OnUpdate: it sees what changed and what it replaced,
+// never a code or a token.
+func ExampleConfig_onUpdate() {
+	store := userinfo.NewMemoryStore()
+	_, _ = store.Put(context.Background(), "u1", map[string]any{"nickname": "old"})
+	h, err := userinfo.New(userinfo.Config{
+		Tokens: exampleTokens,
+		Store:  store,
+		Policy: userinfo.StaticClaims("nickname"),
+		OnUpdate: func(_ context.Context, e userinfo.UpdateEvent) {
+			fmt.Printf("audit: %s via %s set %v (was %v), removed %v\n", e.Subject, e.ClientID, e.Set, e.Previous, e.Removed)
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	patch(h, `{"nickname":"new","locale":"en-US","zoneinfo":null}`)
+	// Output:
+	// audit: u1 via web set map[locale:en-US nickname:new] (was map[nickname:old]), removed [zoneinfo]
+	// 200 {"nickname":"new","sub":"u1"}
+}
+
+// The memory store's contract, as every UserStore keeps it: conditional
+// updates and email addresses unique ignoring case.
+func ExampleMemoryStore() {
+	ctx := context.Background()
+	store := userinfo.NewMemoryStore()
+	a, _ := store.Put(ctx, "a", map[string]any{"email": "a@example.com"})
+	_, _ = store.Put(ctx, "b", map[string]any{"email": "b@example.com"})
+
+	_, err := store.UpdateUser(ctx, userinfo.Update{Subject: "b", Set: map[string]any{"email": "A@Example.com"}, Now: time.Now()})
+	fmt.Println(errors.Is(err, userinfo.ErrDuplicateEmail))
+
+	next, _ := store.UpdateUser(ctx, userinfo.Update{Subject: "a", IfVersion: a.Version, Set: map[string]any{"nickname": "A"}, Now: time.Now()})
+	_, err = store.UpdateUser(ctx, userinfo.Update{Subject: "a", IfVersion: a.Version, Set: map[string]any{"nickname": "stale"}, Now: time.Now()})
+	fmt.Println(next.Version > a.Version, errors.Is(err, userinfo.ErrVersionConflict))
+	// Output:
+	// true
+	// true true
 }
