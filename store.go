@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -99,7 +100,8 @@ type UserStore interface {
 }
 
 // MemoryStore is a [UserStore] held in memory, safe for concurrent use. It
-// locks per user; only the email and phone-number index is shared. It is for
+// locks per user; only the email and phone-number index is shared, and only
+// changes of those two take its lock. It is for
 // tests, examples and single-process servers: replicas need a shared store
 // such as the ones in package sqlstore.
 //
@@ -250,9 +252,19 @@ func (s *MemoryStore) UpdateUser(ctx context.Context, u Update) (*User, error) {
 }
 
 // reindex moves subject's index entries from old to the unique values of
-// next, all or nothing, and returns the new entries.
+// next, all or nothing, and returns the new entries. An update that keeps
+// both values takes no lock: the index is the only state users share.
 func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]any) ([]indexKey, error) {
 	email, phone := uniqueKeys(next)
+	var keys []indexKey
+	for _, k := range []*indexKey{email, phone} {
+		if k != nil {
+			keys = append(keys, *k)
+		}
+	}
+	if slices.Equal(keys, old) {
+		return old, nil
+	}
 	owner := subjectDigest(digest(subject))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,12 +281,8 @@ func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]an
 	for _, k := range old {
 		delete(s.owners, k)
 	}
-	var keys []indexKey
-	for _, k := range []*indexKey{email, phone} {
-		if k != nil {
-			s.owners[*k] = owner
-			keys = append(keys, *k)
-		}
+	for _, k := range keys {
+		s.owners[k] = owner
 	}
 	return keys, nil
 }
