@@ -237,13 +237,26 @@ func (h *Handler) get(r *http.Request) (*Principal, *User, error) {
 // user reads the user, mapping the store's errors.
 func (h *Handler) user(ctx context.Context, subject string) (*User, error) {
 	u, err := h.store.GetUser(ctx, subject)
-	switch {
-	case errors.Is(err, ErrUserNotFound):
-		return nil, &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
-	case err != nil:
-		return nil, errServer(err)
+	if err != nil {
+		return nil, storeError(err)
 	}
 	return u, nil
+}
+
+// storeError maps an error of a UserStore to its answer: the sentinels of
+// store.go to their seed codes, anything else to 500 server_error.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, ErrUserNotFound):
+		return &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
+	case errors.Is(err, ErrVersionConflict):
+		return &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed, Description: descPreconditionFailed}
+	case errors.Is(err, ErrDuplicateEmail):
+		return errBadRequest(CodeDuplicateEmail, "")
+	case errors.Is(err, ErrDuplicatePhoneNumber):
+		return errBadRequest(CodeDuplicatePhoneNumber, "")
+	}
+	return errServer(err)
 }
 
 // otpFields names the request fields of a channel's one-time code.
@@ -370,14 +383,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 	}
 	// 7 and 8. One atomic write; the store enforces uniqueness.
 	before, next, err := h.write(ctx, cur, up, ifVersion != 0)
-	switch {
-	case errors.Is(err, ErrDuplicateEmail):
-		return nil, nil, errBadRequest(CodeDuplicateEmail, "")
-	case errors.Is(err, ErrDuplicatePhoneNumber):
-		return nil, nil, errBadRequest(CodeDuplicatePhoneNumber, "")
-	case errors.Is(err, ErrVersionConflict):
-		return nil, nil, &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed, Description: descPreconditionFailed}
-	case err != nil:
+	if err != nil {
 		return nil, nil, err
 	}
 	if next != before && h.onUpdate != nil {
@@ -411,15 +417,11 @@ func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional b
 			}
 		}
 		next, err := h.store.UpdateUser(ctx, up)
-		if conditional || !errors.Is(err, ErrVersionConflict) {
-			if errors.Is(err, ErrUserNotFound) {
-				return nil, nil, &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
-			}
-			if err != nil && !errors.Is(err, ErrDuplicateEmail) && !errors.Is(err, ErrDuplicatePhoneNumber) &&
-				!errors.Is(err, ErrVersionConflict) {
-				return nil, nil, errServer(err)
-			}
-			return cur, next, err
+		switch {
+		case err == nil:
+			return cur, next, nil
+		case conditional || !errors.Is(err, ErrVersionConflict):
+			return nil, nil, storeError(err)
 		}
 		if cur, err = h.user(ctx, up.Subject); err != nil {
 			return nil, nil, err
@@ -488,7 +490,7 @@ func checkIfMatch(r *http.Request, cur *User) (uint64, error) {
 			}
 		}
 	}
-	return 0, &Error{Status: http.StatusPreconditionFailed, Code: CodePreconditionFailed, Description: descPreconditionFailed}
+	return 0, storeError(ErrVersionConflict)
 }
 
 // etag is the strong entity tag of a user version.
