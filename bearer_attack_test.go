@@ -61,14 +61,20 @@ func btClaims(edit map[string]any) map[string]any {
 		"scope":     "openid profile",
 		"client_id": "web",
 	}
+	return edited(c, edit)
+}
+
+// edited applies edit to claims, a nil value deleting the claim, and returns
+// claims.
+func edited(claims, edit map[string]any) map[string]any {
 	for k, v := range edit {
 		if v == nil {
-			delete(c, k)
+			delete(claims, k)
 		} else {
-			c[k] = v
+			claims[k] = v
 		}
 	}
-	return c
+	return claims
 }
 
 func btSign(t testing.TB, k *testkeys.Key, header, claims map[string]any) string {

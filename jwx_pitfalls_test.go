@@ -41,7 +41,7 @@ func TestJWXPitfalls(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	valid := pfSign(t, es, nil, pfClaims(now, nil))
+	valid := btSign(t, es, nil, pfClaims(now, nil))
 
 	// jwx paths, each a default call of the library (or, where named, the
 	// opt-in that closes the pitfall).
@@ -90,7 +90,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// Pitfall present: "exp" is optional for jwt.Parse; only
 			// jwt.WithRequiredClaim("exp") makes it required.
 			name:  "no exp",
-			token: pfSign(t, es, nil, pfClaims(now, map[string]any{"exp": nil})),
+			token: btSign(t, es, nil, pfClaims(now, map[string]any{"exp": nil})),
 			jwx: []jwxPath{
 				{name: "jwt.Parse", run: parseES(), accepts: true},
 				{name: "jwt.Parse+WithRequiredClaim(exp)", run: parseES(jwt.WithRequiredClaim("exp")), because: "exp"},
@@ -103,7 +103,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// to the zero time.Time that means "absent") and fails
 			// validation as expired.
 			name:        "exp 0",
-			token:       pfSign(t, es, nil, pfClaims(now, map[string]any{"exp": 0})),
+			token:       btSign(t, es, nil, pfClaims(now, map[string]any{"exp": 0})),
 			jwx:         []jwxPath{{name: "jwt.Parse", run: parseES(), because: "expired"}},
 			oursKeys:    []*testkeys.Key{es},
 			oursBecause: "exp is missing",
@@ -116,7 +116,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// turns the fallback off; it is not exercised here because it
 			// would change every jwt.Parse of the test binary.
 			name:        "exp as a date string",
-			token:       pfSign(t, es, nil, pfClaims(now, map[string]any{"exp": now.Add(time.Hour).UTC().Format(time.RFC3339)})),
+			token:       btSign(t, es, nil, pfClaims(now, map[string]any{"exp": now.Add(time.Hour).UTC().Format(time.RFC3339)})),
 			jwx:         []jwxPath{{name: "jwt.Parse", run: parseES(), accepts: true}},
 			oursKeys:    []*testkeys.Key{es},
 			oursBecause: "exp is missing",
@@ -126,7 +126,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// extension, but a bare jws.Verify ignores "crit" unless
 			// jws.WithCritValidation(true) is passed.
 			name:  "crit header",
-			token: pfSign(t, es, map[string]any{"crit": []string{"x-must-understand"}, "x-must-understand": "v"}, pfClaims(now, nil)),
+			token: btSign(t, es, map[string]any{"crit": []string{"x-must-understand"}, "x-must-understand": "v"}, pfClaims(now, nil)),
 			jwx: []jwxPath{
 				{name: "jwt.Parse", run: parseES(), because: "crit"},
 				{name: "jws.Verify", run: verifyES(), accepts: true},
@@ -140,7 +140,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// token or any other "typ": "JWT" token of the issuer passes
 			// where an RFC 9068 access token is wanted.
 			name:         "typ JWT where at+jwt is wanted",
-			token:        pfSign(t, es, map[string]any{"typ": "JWT"}, pfClaims(now, nil)),
+			token:        btSign(t, es, map[string]any{"typ": "JWT"}, pfClaims(now, nil)),
 			jwx:          []jwxPath{{name: "jwt.Parse", run: parseES(), accepts: true}},
 			oursKeys:     []*testkeys.Key{es},
 			oursBecause:  "typ",
@@ -164,7 +164,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// JWK's own "alg" (RS256), so a genuine PS256 signature made
 			// with the same RSA key does not verify.
 			name:        "PS256 token, JWK alg RS256, same key",
-			token:       pfSign(t, psSameKey, nil, pfClaims(now, nil)),
+			token:       btSign(t, psSameKey, nil, pfClaims(now, nil)),
 			jwx:         []jwxPath{{name: "jwt.Parse+WithKeySet", run: parseRSSet, because: "verification error"}},
 			oursKeys:    []*testkeys.Key{rs},
 			oursBecause: "for this algorithm",
@@ -175,7 +175,7 @@ func TestJWXPitfalls(t *testing.T) {
 			// RS256 signature passes jwt.Parse and jws.Verify; only
 			// jws.WithAlgorithmMatch(true) (jws only) refuses it.
 			name:  "header alg PS256 over an RS256 signature, JWK alg RS256",
-			token: pfSign(t, rs, map[string]any{"alg": "PS256"}, pfClaims(now, nil)),
+			token: btSign(t, rs, map[string]any{"alg": "PS256"}, pfClaims(now, nil)),
 			jwx: []jwxPath{
 				{name: "jwt.Parse+WithKeySet", run: parseRSSet, accepts: true},
 				{name: "jws.Verify+WithKeySet", run: verifyRSSet(), accepts: true},
@@ -219,7 +219,7 @@ func TestJWXPitfalls(t *testing.T) {
 		if _, err := v.VerifyToken(context.Background(), valid); err != nil {
 			t.Errorf("ours: %v", err)
 		}
-		rsTok := pfSign(t, rs, nil, pfClaims(now, nil))
+		rsTok := btSign(t, rs, nil, pfClaims(now, nil))
 		if err := parseRSSet(rsTok); err != nil {
 			t.Errorf("jwx jwt.Parse+WithKeySet, RS256: %v", err)
 		}
@@ -286,7 +286,7 @@ func TestJWXPitfalls(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		rotated := testkeys.MustNew("ES256")
-		tokRotated := pfSign(t, rotated, nil, pfClaims(now, nil))
+		tokRotated := btSign(t, rotated, nil, pfClaims(now, nil))
 
 		// jwx: jwk.Cache on its own JWKS server.
 		jwxSrv := newPfJWKSServer(t, es)
@@ -362,7 +362,7 @@ func TestJWXPitfalls(t *testing.T) {
 		}
 		// Tokens with made-up kids within the cooldown: refused, no fetch.
 		for i := range forced {
-			tok := pfSign(t, rotated, map[string]any{"kid": "made-up-" + strings.Repeat("x", i+1)}, pfClaims(now, nil))
+			tok := btSign(t, rotated, map[string]any{"kid": "made-up-" + strings.Repeat("x", i+1)}, pfClaims(now, nil))
 			if _, err := v.VerifyToken(ctx, tok); !errors.Is(err, userinfo.ErrInvalidToken) {
 				t.Errorf("ours: made-up kid: %v; want an ErrInvalidToken", err)
 			}
@@ -372,7 +372,7 @@ func TestJWXPitfalls(t *testing.T) {
 		}
 		// After the cooldown, one more unknown kid may fetch once.
 		offset.Add(int64(time.Minute + time.Second))
-		tok := pfSign(t, rotated, map[string]any{"kid": "made-up-after"}, pfClaims(now, nil))
+		tok := btSign(t, rotated, map[string]any{"kid": "made-up-after"}, pfClaims(now, nil))
 		if _, err := v.VerifyToken(ctx, tok); !errors.Is(err, userinfo.ErrInvalidToken) {
 			t.Errorf("ours: made-up kid after the cooldown: %v; want an ErrInvalidToken", err)
 		}
@@ -391,23 +391,7 @@ func pfClaims(now time.Time, edit map[string]any) map[string]any {
 		"iat":   now.Unix(),
 		"exp":   now.Add(time.Hour).Unix(),
 	}
-	for k, v := range edit {
-		if v == nil {
-			delete(c, k)
-		} else {
-			c[k] = v
-		}
-	}
-	return c
-}
-
-func pfSign(t testing.TB, k *testkeys.Key, header, claims map[string]any) string {
-	t.Helper()
-	tok, err := k.SignWithHeader(header, claims)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
+	return edited(c, edit)
 }
 
 // pfFlattenedJSON returns the JWS JSON serialisation (flattened, RFC 7515
