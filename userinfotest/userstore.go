@@ -180,19 +180,7 @@ func checkUser(t tester, call string, u *userinfo.User, subject string, want map
 // unchanged checks that the user subject is still as before.
 func unchanged(t tester, ctx context.Context, s Store, before *userinfo.User, why string) {
 	t.Helper()
-	call := fmt.Sprintf("GetUser(ctx, %q) after %s", before.Subject, why)
-	u, err := s.GetUser(ctx, before.Subject)
-	if err != nil {
-		t.Errorf("%s: %v", call, err)
-		return
-	}
-	checkUser(t, call, u, before.Subject, before.Attributes)
-	if u.Version != before.Version {
-		t.Errorf("%s: got Version %d, want %d (unchanged)", call, u.Version, before.Version)
-	}
-	if !u.UpdatedAt.Equal(before.UpdatedAt) {
-		t.Errorf("%s: got UpdatedAt %v, want %v (unchanged)", call, u.UpdatedAt, before.UpdatedAt)
-	}
+	stored(t, ctx, s, before, fmt.Sprintf("GetUser(ctx, %q) after %s", before.Subject, why), "unchanged")
 }
 
 // matches checks that GetUser returns what UpdateUser returned.
@@ -201,18 +189,24 @@ func matches(t tester, ctx context.Context, s Store, after *userinfo.User) {
 	if after == nil {
 		return
 	}
-	call := fmt.Sprintf("GetUser(ctx, %q) after UpdateUser", after.Subject)
-	u, err := s.GetUser(ctx, after.Subject)
+	stored(t, ctx, s, after, fmt.Sprintf("GetUser(ctx, %q) after UpdateUser", after.Subject), "as UpdateUser returned")
+}
+
+// stored checks that GetUser returns want, reporting failures of call with
+// the reason (as) that want is expected.
+func stored(t tester, ctx context.Context, s Store, want *userinfo.User, call, as string) {
+	t.Helper()
+	u, err := s.GetUser(ctx, want.Subject)
 	if err != nil {
 		t.Errorf("%s: %v", call, err)
 		return
 	}
-	checkUser(t, call, u, after.Subject, after.Attributes)
-	if u.Version != after.Version {
-		t.Errorf("%s: got Version %d, want %d (as UpdateUser returned)", call, u.Version, after.Version)
+	checkUser(t, call, u, want.Subject, want.Attributes)
+	if u.Version != want.Version {
+		t.Errorf("%s: got Version %d, want %d (%s)", call, u.Version, want.Version, as)
 	}
-	if !u.UpdatedAt.Equal(after.UpdatedAt) {
-		t.Errorf("%s: got UpdatedAt %v, want %v (as UpdateUser returned)", call, u.UpdatedAt, after.UpdatedAt)
+	if !u.UpdatedAt.Equal(want.UpdatedAt) {
+		t.Errorf("%s: got UpdatedAt %v, want %v (%s)", call, u.UpdatedAt, want.UpdatedAt, as)
 	}
 }
 
