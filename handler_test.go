@@ -1,12 +1,14 @@
 package userinfo
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -246,6 +248,7 @@ func TestPatchRejects(t *testing.T) {
 		wantCode    string
 		wantDesc    string
 		wantHeaders map[string]string
+		wantLive    []string // otp_tokens whose codes must still be unspent
 	}{
 		// Authentication.
 		{name: "no token", body: `{"nickname":"x"}`, wantStatus: 400, wantCode: "invalid_request",
@@ -392,7 +395,10 @@ func TestPatchRejects(t *testing.T) {
 			setup: func(hs *harness) {
 				hs.otp.issue("t-e", issuedOTP{"u1", ChannelEmail, "new@example.com", "111111"})
 				hs.otp.issue("t-p", issuedOTP{"u1", ChannelSMS, "13700000000", "111111"})
-			}, wantStatus: 400, wantCode: "bad_phone_number_otp", wantDesc: ""},
+			}, wantStatus: 400, wantCode: "bad_phone_number_otp", wantDesc: "",
+			// The phone code is checked first and fails: the email code is
+			// never presented, so the user can still use it.
+			wantLive: []string{"t-e"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -430,11 +436,9 @@ func TestPatchRejects(t *testing.T) {
 			if len(hs.audit) != 0 {
 				t.Errorf("OnUpdate called for a rejected request: %+v", hs.audit)
 			}
-			if tt.name == "wrong phone code: nothing written, email code unspent" {
-				// The phone code is checked first and fails: the email
-				// code is never presented, so the user can still use it.
-				if _, live := hs.otp.codes["t-e"]; !live {
-					t.Errorf("the email code was spent by a request that failed on the phone code")
+			for _, tok := range tt.wantLive {
+				if _, live := hs.otp.codes[tok]; !live {
+					t.Errorf("the code of %s was spent by a rejected request", tok)
 				}
 			}
 		})
@@ -451,6 +455,7 @@ func TestPatchAccepts(t *testing.T) {
 		want    map[string]any // claims expected in the response (subset) and in the store
 		absent  []string       // claims that must be absent afterwards
 		noWrite bool           // the version must not move
+		ifMatch bool           // send If-Match with a stale and the current ETag
 	}{
 		{name: "nickname", token: "tok-u1", body: `{"nickname":"MOCK_NICKNAME"}`, want: map[string]any{"nickname": "MOCK_NICKNAME"}},
 		{name: "seed fields", token: "tok-u1", body: `{"name":"Jane Roe","nickname":"jr","zoneinfo":"Europe/Paris","locale":"en-US"}`,
@@ -478,7 +483,7 @@ func TestPatchAccepts(t *testing.T) {
 			setup: func(hs *harness) {
 				hs.otp.issue("t-c", issuedOTP{"u2", ChannelEmail, "two@example.com", "111111"})
 			}, want: map[string]any{"email": "two@example.com"}},
-		{name: "matching If-Match", token: "tok-u1", body: `{"nickname":"im"}`, setup: func(hs *harness) {}, want: map[string]any{"nickname": "im"}},
+		{name: "matching If-Match", token: "tok-u1", body: `{"nickname":"im"}`, ifMatch: true, want: map[string]any{"nickname": "im"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -492,7 +497,7 @@ func TestPatchAccepts(t *testing.T) {
 			if tt.ct != "" {
 				r.Header.Set("Content-Type", tt.ct)
 			}
-			if tt.name == "matching If-Match" {
+			if tt.ifMatch {
 				r.Header.Set("If-Match", `"0", `+etag(before.Version))
 			}
 			w := hs.serve(r)
@@ -729,10 +734,14 @@ func TestConcurrentEmailClaim(t *testing.T) {
 
 func TestSchemaHandler(t *testing.T) {
 	hs := newHarness(t)
+	sh := hs.h.SchemaHandler()
 	w := httptest.NewRecorder()
-	hs.h.SchemaHandler().ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/userinfo/schema", nil))
+	sh.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/userinfo/schema", nil))
 	if w.Code != 200 || w.Header().Get("Content-Type") != "application/schema+json" {
 		t.Fatalf("status %d, Content-Type %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	if want := hs.h.Registry().Schema(); !bytes.Equal(w.Body.Bytes(), want) {
+		t.Errorf("served schema differs from the registry's:\n%s", w.Body.String())
 	}
 	var s map[string]any
 	if err := json.Unmarshal(w.Body.Bytes(), &s); err != nil {
@@ -741,5 +750,17 @@ func TestSchemaHandler(t *testing.T) {
 	props, _ := s["properties"].(map[string]any)
 	if _, ok := props["employee_id"]; !ok {
 		t.Errorf("schema lacks the custom attribute employee_id: %s", w.Body.String())
+	}
+
+	w = httptest.NewRecorder()
+	sh.ServeHTTP(w, httptest.NewRequest(http.MethodHead, "/userinfo/schema", nil))
+	if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") != strconv.Itoa(len(hs.h.Registry().Schema())) {
+		t.Errorf("HEAD: status %d, %d body bytes, Content-Length %q", w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
+	}
+	w = httptest.NewRecorder()
+	sh.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/userinfo/schema", nil))
+	checkError(t, w, http.StatusMethodNotAllowed, CodeInvalidRequest, "*")
+	if got := w.Header().Get("Allow"); got != "GET, HEAD" {
+		t.Errorf("POST: Allow = %q", got)
 	}
 }
