@@ -92,11 +92,31 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	}
 	s := &Store{db: db, wlock: make(chan struct{}, 1)}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateWhenFree(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
 	return s, nil
+}
+
+// migrateWhenFree migrates, retrying for up to BusyTimeout while the file is
+// busy. Turning a new file to WAL needs an exclusive lock that SQLite does
+// not wait for (the busy timeout does not apply to it), so processes
+// opening one new file at once can find it locked for a moment.
+func (s *Store) migrateWhenFree(ctx context.Context) error {
+	deadline := time.Now().Add(BusyTimeout)
+	for {
+		err := s.migrate(ctx)
+		var e *msqlite.Error
+		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
 }
 
 // Close closes the database.
