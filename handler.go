@@ -264,14 +264,13 @@ type otpFields struct {
 	attr, token, code string
 	channel           string
 	badToken, badCode string
-	malformed         string
 }
 
 var otpChannels = []otpFields{
 	{"phone_number", "phone_number_otp_token", "phone_number_otp", ChannelSMS,
-		CodeBadPhoneNumberOTPToken, CodeBadPhoneNumberOTP, CodeMalformedPhoneNumber},
+		CodeBadPhoneNumberOTPToken, CodeBadPhoneNumberOTP},
 	{"email", "email_otp_token", "email_otp", ChannelEmail,
-		CodeBadEmailOTPToken, CodeBadEmailOTP, CodeMalformedEmail},
+		CodeBadEmailOTPToken, CodeBadEmailOTP},
 }
 
 // isOTPField reports whether name is one of the OTP request fields.
