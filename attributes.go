@@ -55,24 +55,37 @@ type Registry struct {
 	set *schema.Set
 }
 
+// RegistryConfig configures [NewRegistry]. The zero value is the standard
+// claims with the default rules.
+type RegistryConfig struct {
+	// Attributes are the server's custom attributes ([ParseAttributes]
+	// reads them from a registry file).
+	Attributes []Attribute
+	// Phone is the rule for phone numbers. Default: PhoneMainlandChina.
+	Phone PhoneRule
+}
+
 // NewRegistry builds the registry of the standard claims and the custom
-// attributes, checked with the phone rule. It generates the JSON Schema of a
-// PATCH body and compiles it once. A bad custom attribute (no or a bad name, a
-// name that equals a standard claim, an OTP field or another attribute even
+// attributes of cfg. It generates the JSON Schema of a PATCH body and
+// compiles it once. A bad custom attribute (no or a bad name, a name that
+// equals a standard claim, an OTP field or another attribute even
 // case-insensitively, an unknown type or format, a pattern that does not
 // compile, enum values of the wrong type, minimum above maximum, …) or an
 // unknown phone rule is an error here, never a failure on a request.
-func NewRegistry(phone PhoneRule, custom []Attribute) (*Registry, error) {
+//
+// Build it once and give the same value to the handler ([Config.Registry])
+// and to the OTP service, so that both apply the same rules.
+func NewRegistry(cfg RegistryConfig) (*Registry, error) {
 	var pattern string
-	switch phone {
+	switch cfg.Phone {
 	case PhoneMainlandChina:
 		pattern = schema.PhoneMainlandChina
 	case PhoneE164:
 		pattern = schema.PhoneE164
 	default:
-		return nil, fmt.Errorf("userinfo: unknown phone rule %d", phone)
+		return nil, fmt.Errorf("userinfo: unknown phone rule %d", cfg.Phone)
 	}
-	set, err := schema.New(schema.Options{PhonePattern: pattern, Custom: custom})
+	set, err := schema.New(schema.Options{PhonePattern: pattern, Custom: cfg.Attributes})
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: attribute registry: %w", err)
 	}
@@ -91,22 +104,27 @@ func (r *Registry) Schema() []byte { return r.set.JSON() }
 // or not, sorted. The OTP fields of the request are not attributes.
 func (r *Registry) Names() []string { return r.set.Names() }
 
-// CheckEmail returns nil if email is a valid email address, by the rule of
-// PATCH /userinfo, and otherwise an *Error malformed_email.
-func (r *Registry) CheckEmail(email string) error {
-	if r.set.CheckEmail(email) {
+// CheckAddress returns nil if target is a valid address of the channel by
+// the rules of PATCH /userinfo: an email address for ChannelEmail, a phone
+// number for ChannelSMS. Otherwise it returns an *Error: the channel's
+// malformed_email or malformed_phone_number, or invalid_request for an
+// unknown channel. The OTP service checks the addresses it sends codes to
+// with it.
+func (r *Registry) CheckAddress(channel, target string) error {
+	var ok bool
+	switch channel {
+	case ChannelEmail:
+		ok = r.set.CheckEmail(target)
+	case ChannelSMS:
+		ok = r.set.CheckPhoneNumber(target)
+	default:
+		return errInvalidRequest("Unknown channel.")
+	}
+	if ok {
 		return nil
 	}
-	return errBadRequest(CodeMalformedEmail, "")
-}
-
-// CheckPhoneNumber returns nil if phone satisfies the registry's phone rule,
-// and otherwise an *Error malformed_phone_number.
-func (r *Registry) CheckPhoneNumber(phone string) error {
-	if r.set.CheckPhoneNumber(phone) {
-		return nil
-	}
-	return errBadRequest(CodeMalformedPhoneNumber, "")
+	ch, _ := LookupChannel(channel)
+	return errBadRequest(ch.MalformedCode, "")
 }
 
 // known reports whether name is exactly a standard claim, a custom attribute

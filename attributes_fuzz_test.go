@@ -84,7 +84,7 @@ func FuzzParseAttributes(f *testing.F) {
 			return
 		}
 		for _, phone := range []PhoneRule{PhoneMainlandChina, PhoneE164} {
-			if _, err := NewRegistry(phone, attrs); err != nil {
+			if _, err := NewRegistry(RegistryConfig{Phone: phone, Attributes: attrs}); err != nil {
 				t.Fatalf("ParseAttributes accepted %q but NewRegistry fails: %v", data, err)
 			}
 		}

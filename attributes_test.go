@@ -32,7 +32,7 @@ func newTestRegistry(t testing.TB, phone PhoneRule) *Registry {
 	if err != nil {
 		t.Fatalf("ParseAttributes: %v", err)
 	}
-	r, err := NewRegistry(phone, attrs)
+	r, err := NewRegistry(RegistryConfig{Phone: phone, Attributes: attrs})
 	if err != nil {
 		t.Fatalf("NewRegistry: %v", err)
 	}
@@ -65,7 +65,7 @@ func TestParseAttributesContractFile(t *testing.T) {
 	if len(attrs) != 6 || attrs[2].IsMutable() || !attrs[0].IsMutable() {
 		t.Errorf("ParseAttributes = %+v", attrs)
 	}
-	r, err := NewRegistry(PhoneMainlandChina, attrs)
+	r, err := NewRegistry(RegistryConfig{Attributes: attrs})
 	if err != nil {
 		t.Fatalf("NewRegistry(contract example) = %v", err)
 	}
@@ -110,7 +110,7 @@ func TestNewRegistryErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r, err := NewRegistry(tt.phone, tt.custom)
+			r, err := NewRegistry(RegistryConfig{Phone: tt.phone, Attributes: tt.custom})
 			if err == nil || r != nil {
 				t.Fatalf("NewRegistry = %v, %v; want an error", r, err)
 			}
@@ -119,7 +119,7 @@ func TestNewRegistryErrors(t *testing.T) {
 			}
 		})
 	}
-	if r, err := NewRegistry(PhoneMainlandChina, nil); err != nil || r == nil {
+	if r, err := NewRegistry(RegistryConfig{}); err != nil || r == nil {
 		t.Errorf("NewRegistry(no custom attributes) = %v, %v", r, err)
 	}
 }
@@ -273,14 +273,15 @@ func TestRegistryCheckAddresses(t *testing.T) {
 		err      error
 		wantCode string
 	}{
-		{"email ok", cn.CheckEmail("a@example.com"), ""},
-		{"email bad", cn.CheckEmail("a@"), CodeMalformedEmail},
-		{"email control", cn.CheckEmail("a@example.com\n"), CodeMalformedEmail},
-		{"mainland ok", cn.CheckPhoneNumber("13612345678"), ""},
-		{"mainland E.164", cn.CheckPhoneNumber("+8613612345678"), CodeMalformedPhoneNumber},
-		{"mainland short", cn.CheckPhoneNumber("1361234567"), CodeMalformedPhoneNumber},
-		{"E.164 ok", e164.CheckPhoneNumber("+8613612345678"), ""},
-		{"E.164 national", e164.CheckPhoneNumber("13612345678"), CodeMalformedPhoneNumber},
+		{"email ok", cn.CheckAddress(ChannelEmail, "a@example.com"), ""},
+		{"email bad", cn.CheckAddress(ChannelEmail, "a@"), CodeMalformedEmail},
+		{"email control", cn.CheckAddress(ChannelEmail, "a@example.com\n"), CodeMalformedEmail},
+		{"mainland ok", cn.CheckAddress(ChannelSMS, "13612345678"), ""},
+		{"mainland E.164", cn.CheckAddress(ChannelSMS, "+8613612345678"), CodeMalformedPhoneNumber},
+		{"mainland short", cn.CheckAddress(ChannelSMS, "1361234567"), CodeMalformedPhoneNumber},
+		{"E.164 ok", e164.CheckAddress(ChannelSMS, "+8613612345678"), ""},
+		{"E.164 national", e164.CheckAddress(ChannelSMS, "13612345678"), CodeMalformedPhoneNumber},
+		{"unknown channel", cn.CheckAddress("fax", "13612345678"), CodeInvalidRequest},
 	}
 	for _, tt := range tests {
 		var e *Error

@@ -3,6 +3,7 @@ package userinfo
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -61,8 +62,10 @@ func (f TokenVerifierFunc) VerifyToken(ctx context.Context, token string) (*Prin
 
 type principalKey struct{}
 
-// ContextWithPrincipal returns a copy of ctx that carries p.
-func ContextWithPrincipal(ctx context.Context, p *Principal) context.Context {
+// contextWithPrincipal returns a copy of ctx that carries p. It is
+// unexported so that only [Authenticator.Middleware], which verified p,
+// can put a principal there.
+func contextWithPrincipal(ctx context.Context, p *Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
@@ -81,6 +84,9 @@ type Authenticator struct {
 	Scope string
 	// Realm, when set, is sent as the realm of WWW-Authenticate challenges.
 	Realm string
+	// Logger receives the failures of Middleware as [Endpoint] logs them.
+	// Default: no logging.
+	Logger *slog.Logger
 }
 
 // bearerError returns a bearer-challenge error.
@@ -189,18 +195,21 @@ func (a *Authenticator) Authenticate(r *http.Request) (*Principal, error) {
 
 // Middleware authenticates every request and calls next with the principal in
 // the request's context ([PrincipalFromContext]); a request that fails is
-// answered by [WriteError] and does not reach next. It is a plain
+// answered by [WriteError] and does not reach next. A panic in the verifier
+// or in next is answered as an [Endpoint] answers it. It is a plain
 // func(http.Handler) http.Handler, so it fits http.ServeMux, chi's Use and
 // With, and other routers through their adapters (echo.WrapMiddleware, gin
 // via gin.WrapH around the wrapped handler).
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Authenticate(r)
-		if err != nil {
-			WriteError(w, err)
-			return
-		}
-		next.ServeHTTP(w, r.WithContext(ContextWithPrincipal(r.Context(), p)))
+		serveGuarded(a.Logger, w, r, func(w http.ResponseWriter, r *http.Request) error {
+			p, err := a.Authenticate(r)
+			if err != nil {
+				return err
+			}
+			next.ServeHTTP(w, r.WithContext(contextWithPrincipal(r.Context(), p)))
+			return nil
+		})
 	})
 }
 

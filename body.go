@@ -17,19 +17,48 @@ const maxDepth = 8
 
 var errBodyDuplicateKey = errors.New("duplicate key")
 
-// checkContentType returns a 415 *Error unless r's Content-Type is
-// application/json or application/merge-patch+json (RFC 7396).
-func checkContentType(r *http.Request) error {
+// Media types of JSON request bodies.
+const (
+	MediaTypeJSON       = "application/json"
+	MediaTypeMergePatch = "application/merge-patch+json" // RFC 7396
+)
+
+// ReadJSONObject reads the body of r as exactly one JSON object, the one
+// strict reader of every endpoint of this module. The Content-Type must be
+// one of mediaTypes (compared case-insensitively, parameters allowed), else
+// the answer is 415 invalid_request (with Accept-Patch for PATCH); a body of
+// more than limit bytes is 413 invalid_request. The body must be valid UTF-8
+// without lone surrogate escapes, hold no duplicated key at any depth and no
+// trailing data, else 400 invalid_request. Keys are kept byte for byte,
+// never case-folded ("EMAIL" is not "email"), and numbers stay exact, as
+// json.Number. Every error is an *[Error].
+func ReadJSONObject(w http.ResponseWriter, r *http.Request, limit int64, mediaTypes ...string) (map[string]any, error) {
+	if err := checkContentType(r, mediaTypes); err != nil {
+		return nil, err
+	}
+	data, err := readBody(w, r, limit)
+	if err != nil {
+		return nil, err
+	}
+	return decodeObject(data)
+}
+
+// checkContentType returns a 415 *Error unless r's Content-Type is one of
+// mediaTypes.
+func checkContentType(r *http.Request, mediaTypes []string) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err == nil {
-		mt = strings.ToLower(mt)
-		if mt == "application/json" || mt == "application/merge-patch+json" {
-			return nil
+		for _, want := range mediaTypes {
+			if strings.EqualFold(mt, want) {
+				return nil
+			}
 		}
 	}
 	e := &Error{Status: http.StatusUnsupportedMediaType, Code: CodeInvalidRequest,
-		Description: "Content-Type must be application/json.", Header: http.Header{}}
-	e.Header.Set("Accept-Patch", "application/json, application/merge-patch+json")
+		Description: "Content-Type must be application/json."}
+	if r.Method == http.MethodPatch {
+		e.Header = http.Header{"Accept-Patch": {strings.Join(mediaTypes, ", ")}}
+	}
 	return e
 }
 

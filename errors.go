@@ -101,11 +101,14 @@ func (e *Error) Error() string {
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same Code, so that
-// errors.Is(err, &userinfo.Error{Code: userinfo.CodeDuplicateEmail}) works.
+// Is reports whether target is an *Error with the same Code and, when
+// target's Status is not 0, the same Status, so that
+// errors.Is(err, &userinfo.Error{Code: userinfo.CodeDuplicateEmail}) works and
+// errors.Is(err, &userinfo.Error{Status: 413, Code: userinfo.CodeInvalidRequest})
+// tells a body that is too large from the other invalid requests.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	return ok && t.Code == e.Code && (t.Status == 0 || t.Status == e.Status)
 }
 
 // errorBody is the JSON body of every error response.
@@ -184,6 +187,9 @@ func WriteError(w http.ResponseWriter, err error) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(body)
 }
+
+// errPanic is the cause of the answer to a recovered panic.
+var errPanic = errors.New("panic")
 
 func errServer(cause error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Description: descServerError, Err: cause}

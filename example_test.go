@@ -57,16 +57,20 @@ func ExampleNew_customAttributes() {
 	store := userinfo.NewMemoryStore()
 	_, _ = store.Put(context.Background(), "u1", map[string]any{"vip_level": 3})
 	max := 9
+	registry, err := userinfo.NewRegistry(userinfo.RegistryConfig{Attributes: []userinfo.Attribute{
+		{Name: "employee_id", Type: "string", Pattern: "E[0-9]{6}"},
+		{Name: "department", Type: "string", Enum: []any{"eng", "sales", "ops"}},
+		{Name: "vip_level", Type: "integer", Mutable: new(bool)},
+		{Name: "bio", Type: "string", MaxLength: &max},
+	}})
+	if err != nil {
+		panic(err)
+	}
 	h, err := userinfo.New(userinfo.Config{
-		Tokens: exampleTokens,
-		Store:  store,
-		Attributes: []userinfo.Attribute{
-			{Name: "employee_id", Type: "string", Pattern: "E[0-9]{6}"},
-			{Name: "department", Type: "string", Enum: []any{"eng", "sales", "ops"}},
-			{Name: "vip_level", Type: "integer", Mutable: new(bool)},
-			{Name: "bio", Type: "string", MaxLength: &max},
-		},
-		Policy: userinfo.StaticClaims("employee_id", "department"),
+		Tokens:   exampleTokens,
+		Store:    store,
+		Registry: registry,
+		Policy:   userinfo.StaticClaims("employee_id", "department"),
 	})
 	if err != nil {
 		panic(err)
@@ -84,7 +88,7 @@ func ExampleNew_customAttributes() {
 // "account" client may write, and never the "name".
 func ExampleClaimsPolicyFunc() {
 	policy := userinfo.ClaimsPolicyFunc(func(_ context.Context, p *userinfo.Principal, access userinfo.Access, claim string) bool {
-		if access == userinfo.Read {
+		if access == userinfo.ReleaseClaim {
 			return true
 		}
 		return p.ClientID == "account" && claim != "name"

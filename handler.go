@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -42,10 +41,13 @@ type Config struct {
 	// the calling client may write. Default: AllClaims.
 	Policy ClaimsPolicy
 
-	// Attributes are the server's custom attributes.
-	Attributes []Attribute
-	// Phone is the rule for phone numbers. Default: PhoneMainlandChina.
-	Phone PhoneRule
+	// Registry holds the attributes a user has and their rules, built once
+	// by [NewRegistry]. Give the same value to the OTP service (package
+	// otp's Config.Registry), so that codes are only sent to addresses that
+	// a PATCH accepts: an OTP verifier that reports a registry (a method
+	// Registry() *Registry) must report this one. Default: the OTP
+	// verifier's registry, else the standard claims with the default rules.
+	Registry *Registry
 
 	// MaxBodyBytes limits a PATCH body; a longer one is answered 413.
 	// Default: DefaultMaxBodyBytes.
@@ -58,8 +60,9 @@ type Config struct {
 	// runs: a panic in it is logged and the answer is still 200.
 	OnUpdate func(ctx context.Context, e UpdateEvent)
 
-	// Logger receives server-side failures (store and OTP errors, panics).
-	// No token, otp_token or code is ever logged. Default: no logging.
+	// Logger receives server-side failures (store and OTP errors, panics)
+	// at error level and the causes of refused requests at debug level. No
+	// token, otp_token or code is ever logged. Default: no logging.
 	Logger *slog.Logger
 
 	// Now is the clock. Default: time.Now.
@@ -98,15 +101,16 @@ type Handler struct {
 	onUpdate func(context.Context, UpdateEvent)
 	logger   *slog.Logger
 	now      func() time.Time
+	endpoint Endpoint
 }
 
 // New returns a Handler for cfg. It fails when a required field is missing or
-// the attribute registry is invalid.
+// the handler and the OTP verifier would use different registries.
 //
 // Mount it on the path of the userinfo endpoint, and the schema beside it:
 //
 //	mux.Handle("/userinfo", h)
-//	mux.Handle("GET /userinfo/schema", h.SchemaHandler())
+//	mux.Handle("/userinfo/schema", h.SchemaHandler())
 func New(cfg Config) (*Handler, error) {
 	if cfg.Tokens == nil {
 		return nil, errors.New("userinfo: Config.Tokens is required")
@@ -114,19 +118,19 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("userinfo: Config.Store is required")
 	}
-	reg, err := NewRegistry(cfg.Phone, cfg.Attributes)
+	reg, err := handlerRegistry(cfg)
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{
-		auth:     &Authenticator{Verifier: cfg.Tokens, Scope: cfg.Scope, Realm: cfg.Realm},
+		auth:     &Authenticator{Verifier: cfg.Tokens, Scope: cfg.Scope, Realm: cfg.Realm, Logger: cfg.Logger},
 		store:    cfg.Store,
 		otp:      cfg.OTP,
 		policy:   cfg.Policy,
 		registry: reg,
 		maxBody:  cfg.MaxBodyBytes,
 		onUpdate: cfg.OnUpdate,
-		logger:   cfg.Logger,
+		logger:   logOf(cfg.Logger),
 		now:      cfg.Now,
 	}
 	if h.policy == nil {
@@ -135,13 +139,32 @@ func New(cfg Config) (*Handler, error) {
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBodyBytes
 	}
-	if h.logger == nil {
-		h.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
-	}
 	if h.now == nil {
 		h.now = time.Now
 	}
+	h.endpoint = Endpoint{Logger: cfg.Logger, Methods: map[string]HandlerFunc{
+		http.MethodGet:   h.serveGet,
+		http.MethodPatch: h.servePatch,
+	}}
 	return h, nil
+}
+
+// handlerRegistry returns the registry of cfg: Config.Registry, the OTP
+// verifier's, or the default one.
+func handlerRegistry(cfg Config) (*Registry, error) {
+	reg := cfg.Registry
+	if o, ok := cfg.OTP.(interface{ Registry() *Registry }); ok && o.Registry() != nil {
+		switch {
+		case reg == nil:
+			reg = o.Registry()
+		case reg != o.Registry():
+			return nil, errors.New("userinfo: Config.Registry is not the OTP verifier's registry: build one with NewRegistry and give it to both")
+		}
+	}
+	if reg == nil {
+		return NewRegistry(RegistryConfig{})
+	}
+	return reg, nil
 }
 
 // Authenticator returns the handler's bearer-token authenticator, so that
@@ -160,68 +183,37 @@ func (h *Handler) SchemaHandler() http.Handler {
 // serveDocument returns a handler that serves doc to GET and HEAD; other
 // methods get 405.
 func serveDocument(contentType string, doc []byte) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			WriteError(w, errMethod("GET, HEAD"))
-			return
-		}
+	return Endpoint{Methods: map[string]HandlerFunc{http.MethodGet: func(w http.ResponseWriter, r *http.Request) error {
 		w.Header().Set("Content-Type", contentType)
 		w.Header().Set("Content-Length", strconv.Itoa(len(doc)))
 		w.WriteHeader(http.StatusOK)
 		if r.Method == http.MethodGet {
 			_, _ = w.Write(doc)
 		}
-	})
-}
-
-func errMethod(allow string) *Error {
-	e := &Error{Status: http.StatusMethodNotAllowed, Code: CodeInvalidRequest,
-		Description: "The method is not allowed.", Header: http.Header{}}
-	e.Header.Set("Allow", allow)
-	return e
+		return nil
+	}}}
 }
 
 // ServeHTTP answers GET, HEAD and PATCH; other methods get 405 with Allow.
+// It serves as every [Endpoint] does.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	defer func() {
-		if v := recover(); v != nil {
-			if v == http.ErrAbortHandler {
-				panic(v)
-			}
-			// The panic's value may hold anything a plug-in had, tokens
-			// and codes among them: only its type and the stack are logged.
-			h.logger.ErrorContext(r.Context(), "userinfo: panic in a plug-in",
-				"panic_type", fmt.Sprintf("%T", v), "stack", string(debug.Stack()))
-			WriteError(w, errServer(errors.New("panic")))
-		}
-	}()
-	var (
-		u   *User
-		p   *Principal
-		err error
-	)
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		p, u, err = h.get(r)
-	case http.MethodPatch:
-		p, u, err = h.patch(w, r)
-	default:
-		err = errMethod("GET, HEAD, PATCH")
-	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writeClaims(w, r, p, u)
+	h.endpoint.ServeHTTP(w, r)
 }
 
-// writeError logs server-side failures and writes err.
-func (h *Handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
-	status, _, _ := errorResponse(err)
-	if status >= 500 {
-		h.logger.ErrorContext(r.Context(), "userinfo: request failed", "status", status, "error", err.Error())
+func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) error {
+	p, u, err := h.get(r)
+	if err != nil {
+		return err
 	}
-	WriteError(w, err)
+	return h.writeClaims(w, r, p, u)
+}
+
+func (h *Handler) servePatch(w http.ResponseWriter, r *http.Request) error {
+	p, u, err := h.patch(w, r)
+	if err != nil {
+		return err
+	}
+	return h.writeClaims(w, r, p, u)
 }
 
 // get authenticates r and reads its user.
@@ -243,10 +235,14 @@ func (h *Handler) user(ctx context.Context, subject string) (*User, error) {
 	return u, nil
 }
 
-// storeError maps an error of a UserStore to its answer: the sentinels of
+// storeError maps an error of a UserStore to its answer: an *Error (such as
+// a redemption's, passed on by a RedeemingStore) as it is, the sentinels of
 // store.go to their seed codes, anything else to 500 server_error.
 func storeError(err error) error {
+	var e *Error
 	switch {
+	case errors.As(err, &e):
+		return err
 	case errors.Is(err, ErrUserNotFound):
 		return &Error{Status: http.StatusNotFound, Code: CodeUserNotFound, Description: descUserNotFound}
 	case errors.Is(err, ErrVersionConflict):
@@ -259,30 +255,6 @@ func storeError(err error) error {
 	return errServer(err)
 }
 
-// otpFields names the request fields of a channel's one-time code.
-type otpFields struct {
-	attr, token, code string
-	channel           string
-	badToken, badCode string
-}
-
-var otpChannels = []otpFields{
-	{"phone_number", "phone_number_otp_token", "phone_number_otp", ChannelSMS,
-		CodeBadPhoneNumberOTPToken, CodeBadPhoneNumberOTP},
-	{"email", "email_otp_token", "email_otp", ChannelEmail,
-		CodeBadEmailOTPToken, CodeBadEmailOTP},
-}
-
-// isOTPField reports whether name is one of the OTP request fields.
-func isOTPField(name string) bool {
-	for _, f := range otpChannels {
-		if name == f.token || name == f.code {
-			return true
-		}
-	}
-	return false
-}
-
 // patch runs the contract's checks in order and applies the change.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *User, error) {
 	ctx := r.Context()
@@ -290,14 +262,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkContentType(r); err != nil {
-		return nil, nil, err
-	}
-	data, err := readBody(w, r, h.maxBody)
-	if err != nil {
-		return nil, nil, err
-	}
-	body, err := decodeObject(data)
+	body, err := ReadJSONObject(w, r, h.maxBody, MediaTypeJSON, MediaTypeMergePatch)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -319,28 +284,28 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 		}
 	}
 	// 3. Email and phone: no null, and the code's fields come together.
-	verify := make([]otpFields, 0, 2)
-	for _, f := range otpChannels {
-		v, sent := body[f.attr]
+	verify := make([]Channel, 0, len(channels))
+	for _, ch := range channels {
+		v, sent := body[ch.Attribute]
 		if sent && v == nil {
-			return nil, nil, errBadRequest(CodeIllegalParameterValue, fmt.Sprintf("Invalid value for attribute %q.", f.attr))
+			return nil, nil, errBadRequest(CodeIllegalParameterValue, fmt.Sprintf("Invalid value for attribute %q.", ch.Attribute))
 		}
-		_, hasToken := body[f.token]
-		_, hasCode := body[f.code]
+		_, hasToken := body[ch.TokenParam]
+		_, hasCode := body[ch.CodeParam]
 		switch {
 		case !sent && (hasToken || hasCode):
-			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", f.attr))
+			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", ch.Attribute))
 		case !sent:
 			continue
-		case !hasToken && !hasCode && reflect.DeepEqual(v, cur.Attributes[f.attr]):
-			delete(body, f.attr) // the current value without a code: nothing to do
+		case !hasToken && !hasCode && reflect.DeepEqual(v, cur.Attributes[ch.Attribute]):
+			delete(body, ch.Attribute) // the current value without a code: nothing to do
 			continue
 		case !hasToken:
-			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", f.token))
+			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", ch.TokenParam))
 		case !hasCode:
-			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", f.code))
+			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", ch.CodeParam))
 		}
-		verify = append(verify, f)
+		verify = append(verify, ch)
 	}
 	// 4 and 5. Every value against its rule.
 	body, err = h.registry.validate(body)
@@ -352,11 +317,15 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 	if err != nil {
 		return nil, nil, err
 	}
-	// 6. The codes.
-	for _, f := range verify {
-		if err := h.redeem(ctx, p, f, body); err != nil {
+	// 6. The codes: every one is checked before any is spent, so that a
+	// right code beside a wrong one is not lost.
+	rs := make([]Redemption, 0, len(verify))
+	for _, ch := range verify {
+		r, err := h.check(ctx, p, ch, body)
+		if err != nil {
 			return nil, nil, err
 		}
+		rs = append(rs, channelRedemption{r: r, ch: ch})
 	}
 
 	up := Update{Subject: p.Subject, IfVersion: ifVersion, Set: map[string]any{}, Now: h.now()}
@@ -369,19 +338,19 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 			up.Set[name] = v
 		}
 	}
-	for _, f := range verify {
-		up.Set[f.attr+"_verified"] = true
+	for _, ch := range verify {
+		up.Set[ch.VerifiedClaim] = true
 	}
 	slices.Sort(up.Remove)
 	if len(verify) > 0 {
-		// A code is spent: a client that goes away now must not lose the
-		// change that the code paid for.
+		// A code is to be spent: a client that goes away now must not lose
+		// the change that the code paid for.
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 		defer cancel()
 	}
 	// 7 and 8. One atomic write; the store enforces uniqueness.
-	before, next, err := h.write(ctx, cur, up, ifVersion != 0)
+	before, next, err := h.write(ctx, cur, up, ifVersion != 0, rs)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -397,16 +366,27 @@ const writeTimeout = 30 * time.Second
 // maxWriteAttempts bounds the conditional writes of one request.
 const maxWriteAttempts = 8
 
-// write applies up to the user read as cur and returns the user as the write
-// found it and as it left it (both cur, when up changes nothing). With the
-// client's If-Match (conditional), up.IfVersion holds and a conflict is the
-// answer. Without it, the write is still conditional on the version last
-// read, re-reading on a conflict, so that the update event's previous values
-// are the ones the write replaced; after maxWriteAttempts conflicts it
-// writes unconditionally.
-func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional bool) (before, next *User, err error) {
+// write applies up to the user read as cur, spending the codes of rs with
+// it, and returns the user as the write found it and as it left it (both
+// cur, when up changes nothing). With the client's If-Match (conditional),
+// up.IfVersion holds and a conflict is the answer. Without it, the write is
+// still conditional on the version last read, re-reading on a conflict, so
+// that the update event's previous values are the ones the write replaced;
+// after maxWriteAttempts conflicts it writes unconditionally.
+//
+// A [RedeemingStore] spends the codes with the write, on the attempt that
+// succeeds; any other store gets them spent here, once, before the first
+// attempt.
+func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional bool, rs []Redemption) (before, next *User, err error) {
+	rst, redeeming := h.store.(RedeemingStore)
+	if len(rs) > 0 && (!redeeming || unchanged(cur, up)) {
+		if err := RedeemAll(ctx, rs); err != nil {
+			return nil, nil, err
+		}
+		rs = nil
+	}
 	for attempt := 1; ; attempt++ {
-		if unchanged(cur, up) {
+		if len(rs) == 0 && unchanged(cur, up) {
 			return cur, cur, nil
 		}
 		if !conditional {
@@ -415,7 +395,11 @@ func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional b
 				up.IfVersion = 0
 			}
 		}
-		next, err := h.store.UpdateUser(ctx, up)
+		if len(rs) > 0 {
+			next, err = rst.UpdateUserRedeeming(ctx, up, rs)
+		} else {
+			next, err = h.store.UpdateUser(ctx, up)
+		}
 		switch {
 		case err == nil:
 			return cur, next, nil
@@ -448,28 +432,37 @@ func (h *Handler) mayWrite(ctx context.Context, p *Principal, name string) bool 
 	if !h.registry.writable(name) {
 		return false
 	}
-	if h.otp == nil && (name == "email" || name == "phone_number") {
+	if _, needsCode := channelOf(name); needsCode && h.otp == nil {
 		return false
 	}
-	return h.policy.Allow(ctx, p, Write, name)
+	return h.policy.Allow(ctx, p, WriteAttribute, name)
 }
 
-// redeem spends the code of channel f; the new value is body[f.attr].
-func (h *Handler) redeem(ctx context.Context, p *Principal, f otpFields, body map[string]any) error {
-	target, _ := body[f.attr].(string)
-	token, _ := body[f.token].(string)
-	code, _ := body[f.code].(string)
-	err := h.otp.RedeemOTP(ctx, OTPCheck{Subject: p.Subject, Channel: f.channel, Target: target,
+// check checks the code of channel ch without spending it; the new value
+// is body[ch.Attribute].
+func (h *Handler) check(ctx context.Context, p *Principal, ch Channel, body map[string]any) (Redemption, error) {
+	target, _ := body[ch.Attribute].(string)
+	token, _ := body[ch.TokenParam].(string)
+	code, _ := body[ch.CodeParam].(string)
+	r, err := h.otp.CheckOTP(ctx, OTPCheck{Subject: p.Subject, Channel: ch.Name, Target: target,
 		Purpose: PurposeUpdateUserinfo, Token: token, Code: code})
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, ErrBadOTPToken):
-		return errBadRequest(f.badToken, "")
-	case errors.Is(err, ErrBadOTP):
-		return errBadRequest(f.badCode, "")
+	if err == nil && r == nil {
+		err = errors.New("userinfo: OTPVerifier.CheckOTP returned neither a redemption nor an error")
 	}
-	return errServer(err)
+	if err != nil {
+		return nil, otpError(ch, err)
+	}
+	return r, nil
+}
+
+// channelOf returns the channel whose codes pay for a change of attribute.
+func channelOf(attribute string) (Channel, bool) {
+	for _, ch := range channels {
+		if ch.Attribute == attribute {
+			return ch, true
+		}
+	}
+	return Channel{}, false
 }
 
 // checkIfMatch evaluates If-Match (RFC 9110 §13.1.1, strong comparison)
@@ -527,11 +520,11 @@ func updateEvent(p *Principal, before *User, up Update, after *User) UpdateEvent
 func (h *Handler) claims(ctx context.Context, p *Principal, u *User) map[string]any {
 	out := make(map[string]any, len(u.Attributes)+2)
 	for name, v := range u.Attributes {
-		if h.policy.Allow(ctx, p, Read, name) {
+		if h.policy.Allow(ctx, p, ReleaseClaim, name) {
 			out[name] = v
 		}
 	}
-	if !u.UpdatedAt.IsZero() && h.policy.Allow(ctx, p, Read, "updated_at") {
+	if !u.UpdatedAt.IsZero() && h.policy.Allow(ctx, p, ReleaseClaim, "updated_at") {
 		out["updated_at"] = u.UpdatedAt.Unix()
 	}
 	out["sub"] = u.Subject
@@ -539,11 +532,10 @@ func (h *Handler) claims(ctx context.Context, p *Principal, u *User) map[string]
 }
 
 // writeClaims writes the 200 response with u's released claims.
-func (h *Handler) writeClaims(w http.ResponseWriter, r *http.Request, p *Principal, u *User) {
+func (h *Handler) writeClaims(w http.ResponseWriter, r *http.Request, p *Principal, u *User) error {
 	data, err := json.Marshal(h.claims(r.Context(), p, u))
 	if err != nil {
-		h.writeError(w, r, errServer(err))
-		return
+		return errServer(err)
 	}
 	data = append(data, '\n')
 	hdr := w.Header()
@@ -556,4 +548,5 @@ func (h *Handler) writeClaims(w http.ResponseWriter, r *http.Request, p *Princip
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(data)
 	}
+	return nil
 }

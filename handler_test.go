@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -52,8 +53,9 @@ type issuedOTP struct {
 type fakeOTP struct {
 	mu     sync.Mutex
 	codes  map[string]issuedOTP
-	failOn string // a token whose redemption fails as a service outage
-	calls  int
+	failOn string // a token whose check fails as a service outage
+	calls  int    // checks
+	wrong  int    // wrong codes presented
 }
 
 func (f *fakeOTP) issue(token string, o issuedOTP) {
@@ -65,22 +67,48 @@ func (f *fakeOTP) issue(token string, o issuedOTP) {
 	f.codes[token] = o
 }
 
-func (f *fakeOTP) RedeemOTP(_ context.Context, c OTPCheck) error {
+func (f *fakeOTP) CheckOTP(_ context.Context, c OTPCheck) (Redemption, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	if c.Token == f.failOn && f.failOn != "" {
-		return errors.New("otp store: connection refused")
+		return nil, errors.New("otp store: connection refused")
 	}
 	o, ok := f.codes[c.Token]
 	if !ok || o.subject != c.Subject || o.channel != c.Channel || o.target != c.Target || c.Purpose != PurposeUpdateUserinfo {
-		return ErrBadOTPToken
+		return nil, ErrBadOTPToken
 	}
 	if o.code != c.Code {
-		return ErrBadOTP
+		f.wrong++
+		return nil, ErrBadOTP
 	}
-	delete(f.codes, c.Token)
-	return nil
+	return RedemptionFunc(func(context.Context) error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if _, live := f.codes[c.Token]; !live {
+			return ErrBadOTPToken
+		}
+		delete(f.codes, c.Token)
+		return nil
+	}), nil
+}
+
+// redeemable reports whether the code of token can still be spent.
+func (f *fakeOTP) redeemable(token string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.codes[token]
+	return ok
+}
+
+// RedeemOTP checks c and spends it at once, as the handler does for a store
+// that is not a RedeemingStore.
+func (f *fakeOTP) RedeemOTP(ctx context.Context, c OTPCheck) error {
+	r, err := f.CheckOTP(ctx, c)
+	if err != nil {
+		return err
+	}
+	return r.Redeem(ctx)
 }
 
 // failingStore wraps a store and fails its calls on demand.
@@ -117,6 +145,15 @@ var testAttributes = []Attribute{
 }
 
 func num(s string) *json.Number { n := json.Number(s); return &n }
+
+func mustRegistry(t testing.TB, cfg RegistryConfig) *Registry {
+	t.Helper()
+	r, err := NewRegistry(cfg)
+	if err != nil {
+		t.Fatalf("NewRegistry: %v", err)
+	}
+	return r
+}
 func ptr[T any](v T) *T         { return &v }
 
 type harness struct {
@@ -145,7 +182,7 @@ func newHarness(t testing.TB, edit ...func(*Config)) *harness {
 		Tokens:     TokenVerifierFunc(testVerifier),
 		Store:      hs.store,
 		OTP:        hs.otp,
-		Attributes: testAttributes,
+		Registry:   mustRegistry(t, RegistryConfig{Attributes: testAttributes}),
 		Policy: PerClient(map[string]ClientClaims{
 			"readonly-app": {Read: []string{"nickname"}},
 		}, AllClaims),
@@ -655,20 +692,20 @@ func TestPolicies(t *testing.T) {
 		claim  string
 		want   bool
 	}{
-		{"all read", AllClaims, Read, "email", true},
-		{"all write", AllClaims, Write, "nickname", true},
-		{"static released", StaticClaims("email"), Read, "email", true},
-		{"static not released", StaticClaims("email"), Read, "nickname", false},
-		{"static write open", StaticClaims("email"), Write, "nickname", true},
-		{"per client read", PerClient(map[string]ClientClaims{"crm": {Read: []string{"email"}}}, nil), Read, "email", true},
-		{"per client no write", PerClient(map[string]ClientClaims{"crm": {Read: []string{"email"}}}, nil), Write, "email", false},
-		{"per client write", PerClient(map[string]ClientClaims{"crm": {Write: []string{"nickname"}}}, nil), Write, "nickname", true},
-		{"unknown client, no fallback", PerClient(map[string]ClientClaims{"other": {Read: []string{"email"}}}, nil), Read, "email", false},
-		{"unknown client, fallback", PerClient(nil, AllClaims), Read, "email", true},
-		{"scope email", ByScope(nil), Read, "email_verified", true},
-		{"scope profile missing", ByScope(nil), Read, "nickname", false},
-		{"extra scope missing", ByScope(map[string][]string{"employee": {"employee_id"}}), Read, "employee_id", false},
-		{"extra scope granted", ByScope(map[string][]string{"email": {"newsletter"}}), Read, "newsletter", true},
+		{"all read", AllClaims, ReleaseClaim, "email", true},
+		{"all write", AllClaims, WriteAttribute, "nickname", true},
+		{"static released", StaticClaims("email"), ReleaseClaim, "email", true},
+		{"static not released", StaticClaims("email"), ReleaseClaim, "nickname", false},
+		{"static write open", StaticClaims("email"), WriteAttribute, "nickname", true},
+		{"per client read", PerClient(map[string]ClientClaims{"crm": {Read: []string{"email"}}}, nil), ReleaseClaim, "email", true},
+		{"per client no write", PerClient(map[string]ClientClaims{"crm": {Read: []string{"email"}}}, nil), WriteAttribute, "email", false},
+		{"per client write", PerClient(map[string]ClientClaims{"crm": {Write: []string{"nickname"}}}, nil), WriteAttribute, "nickname", true},
+		{"unknown client, no fallback", PerClient(map[string]ClientClaims{"other": {Read: []string{"email"}}}, nil), ReleaseClaim, "email", false},
+		{"unknown client, fallback", PerClient(nil, AllClaims), ReleaseClaim, "email", true},
+		{"scope email", ByScope(nil), ReleaseClaim, "email_verified", true},
+		{"scope profile missing", ByScope(nil), ReleaseClaim, "nickname", false},
+		{"extra scope missing", ByScope(map[string][]string{"employee": {"employee_id"}}), ReleaseClaim, "employee_id", false},
+		{"extra scope granted", ByScope(map[string][]string{"email": {"newsletter"}}), ReleaseClaim, "newsletter", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -686,9 +723,55 @@ func TestNewRequiresParts(t *testing.T) {
 	if _, err := New(Config{Tokens: TokenVerifierFunc(testVerifier)}); err == nil {
 		t.Error("New without Store: no error")
 	}
-	if _, err := New(Config{Tokens: TokenVerifierFunc(testVerifier), Store: NewMemoryStore(),
-		Attributes: []Attribute{{Name: "x", Type: "string", Pattern: "("}}}); err == nil {
-		t.Error("New with an invalid pattern: no error")
+}
+
+// registryOTP is an OTP verifier that reports the registry it checks
+// addresses with, as package otp's Service does.
+type registryOTP struct {
+	fakeOTP
+	reg *Registry
+}
+
+func (o *registryOTP) Registry() *Registry { return o.reg }
+
+// The handler and the OTP service cannot use different registries.
+func TestNewRegistryOfOTPVerifier(t *testing.T) {
+	custom := mustRegistry(t, RegistryConfig{Attributes: testAttributes})
+	other := mustRegistry(t, RegistryConfig{Attributes: testAttributes})
+	base := Config{Tokens: TokenVerifierFunc(testVerifier), Store: NewMemoryStore()}
+	tests := []struct {
+		name     string
+		registry *Registry
+		otp      OTPVerifier
+		want     *Registry // nil: New fails
+	}{
+		{"the OTP verifier's registry is the default", nil, &registryOTP{reg: custom}, custom},
+		{"the same registry on both", custom, &registryOTP{reg: custom}, custom},
+		{"another registry of the same rules", other, &registryOTP{reg: custom}, nil},
+		{"a verifier that reports none", custom, &fakeOTP{}, custom},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := base
+			cfg.Registry, cfg.OTP = tt.registry, tt.otp
+			h, err := New(cfg)
+			switch {
+			case tt.want == nil && err == nil:
+				t.Fatal("New succeeded; want an error")
+			case tt.want == nil:
+			case err != nil:
+				t.Fatalf("New: %v", err)
+			case h.Registry() != tt.want:
+				t.Errorf("Registry() is not the expected registry")
+			}
+		})
+	}
+	h, err := New(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(h.Registry().Names(), "employee_id") || !slices.Contains(h.Registry().Names(), "nickname") {
+		t.Errorf("default registry names = %v, want the standard claims only", h.Registry().Names())
 	}
 }
 

@@ -3,6 +3,7 @@ package userinfo
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -81,10 +82,16 @@ func TestPatchSurvivesCancelAfterCode(t *testing.T) {
 	hs := newHarness(t)
 	hs.otp.issue("t-new", issuedOTP{"u1", ChannelEmail, "new@example.com", "111111"})
 	ctx, cancel := context.WithCancel(context.Background())
-	hs.h.otp = OTPVerifierFunc(func(c context.Context, check OTPCheck) error {
-		err := hs.otp.RedeemOTP(c, check)
-		cancel() // the client disconnects right after the code was spent
-		return err
+	hs.h.otp = OTPVerifierFunc(func(c context.Context, check OTPCheck) (Redemption, error) {
+		r, err := hs.otp.CheckOTP(c, check)
+		if err != nil {
+			return nil, err
+		}
+		return RedemptionFunc(func(c context.Context) error {
+			err := r.Redeem(c)
+			cancel() // the client disconnects right after the code was spent
+			return err
+		}), nil
 	})
 	r := newRequest(http.MethodPatch, "tok-u1", `{"email":"new@example.com","email_otp_token":"t-new","email_otp":"111111"}`).WithContext(ctx)
 	w := hs.serve(r)
@@ -104,7 +111,7 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 	})
 	const body = `{"email":"new@example.com","email_otp_token":"t-secret-token","email_otp":"987654"}`
 	// A plug-in that panics with the secrets in its value.
-	hs.h.otp = OTPVerifierFunc(func(_ context.Context, c OTPCheck) error {
+	hs.h.otp = OTPVerifierFunc(func(_ context.Context, c OTPCheck) (Redemption, error) {
 		panic("cannot redeem " + c.Token + " " + c.Code)
 	})
 	checkError(t, hs.serve(newRequest(http.MethodPatch, "tok-u1", body)), 500, CodeServerError, "*")
@@ -121,5 +128,132 @@ func TestLogsHoldNoSecrets(t *testing.T) {
 		if strings.Contains(logs.String(), secret) {
 			t.Errorf("the log holds %q:\n%s", secret, logs.String())
 		}
+	}
+}
+
+// storeKinds are the two ways the handler hands codes to the write: a
+// RedeemingStore (the MemoryStore) spends them itself, any other store
+// (failingStore hides the optional interface) gets them spent before.
+var storeKinds = []struct {
+	name      string
+	redeeming bool
+}{
+	{"RedeemingStore", true},
+	{"plain UserStore", false},
+}
+
+func newStoreHarness(t *testing.T, redeeming bool) *harness {
+	t.Helper()
+	hs := newHarness(t)
+	if redeeming {
+		hs.h.store = hs.mem
+	}
+	if _, ok := hs.h.store.(RedeemingStore); ok != redeeming {
+		t.Fatalf("store is a RedeemingStore: %v, want %v", ok, redeeming)
+	}
+	return hs
+}
+
+// A right code beside a wrong one spends neither, in either order, and
+// writes nothing; the wrong code counts at once.
+func TestTwoCodesOneWrong(t *testing.T) {
+	const (
+		newPhone = "13700000001"
+		newEmail = "new@example.com"
+	)
+	tests := []struct {
+		name                  string
+		phoneCode, emailCode  string
+		wantCode              string
+		wantPhoneT, wantEmail bool // still redeemable afterwards
+	}{
+		{"right SMS code, wrong email code", "111111", "000000", CodeBadEmailOTP, true, true},
+		{"wrong SMS code, right email code", "000000", "222222", CodeBadPhoneNumberOTP, true, true},
+	}
+	for _, kind := range storeKinds {
+		for _, tt := range tests {
+			t.Run(kind.name+"/"+tt.name, func(t *testing.T) {
+				hs := newStoreHarness(t, kind.redeeming)
+				hs.otp.issue("t-sms", issuedOTP{"u1", ChannelSMS, newPhone, "111111"})
+				hs.otp.issue("t-mail", issuedOTP{"u1", ChannelEmail, newEmail, "222222"})
+				before := hs.user(t, "u1")
+				body := `{"phone_number":"` + newPhone + `","phone_number_otp_token":"t-sms","phone_number_otp":"` + tt.phoneCode +
+					`","email":"` + newEmail + `","email_otp_token":"t-mail","email_otp":"` + tt.emailCode + `","nickname":"x"}`
+				w := hs.serve(newRequest(http.MethodPatch, "tok-u1", body))
+				checkError(t, w, 400, tt.wantCode, "")
+				if !hs.otp.redeemable("t-sms") || !hs.otp.redeemable("t-mail") {
+					t.Errorf("redeemable afterwards: sms %v, email %v; want both", hs.otp.redeemable("t-sms"), hs.otp.redeemable("t-mail"))
+				}
+				if hs.otp.wrong != 1 {
+					t.Errorf("wrong codes counted: %d, want 1", hs.otp.wrong)
+				}
+				if after := hs.user(t, "u1"); after.Version != before.Version {
+					t.Errorf("user written: version %d → %d", before.Version, after.Version)
+				}
+				// Both right: both spent, one write.
+				body = `{"phone_number":"` + newPhone + `","phone_number_otp_token":"t-sms","phone_number_otp":"111111",` +
+					`"email":"` + newEmail + `","email_otp_token":"t-mail","email_otp":"222222"}`
+				if w := hs.serve(newRequest(http.MethodPatch, "tok-u1", body)); w.Code != http.StatusOK {
+					t.Fatalf("both right: %d %s", w.Code, w.Body.String())
+				}
+				if hs.otp.redeemable("t-sms") || hs.otp.redeemable("t-mail") {
+					t.Error("a code is still redeemable after the change it paid for")
+				}
+				u := hs.user(t, "u1")
+				if u.Attributes["phone_number"] != newPhone || u.Attributes["email"] != newEmail ||
+					u.Attributes["phone_number_verified"] != true || u.Attributes["email_verified"] != true {
+					t.Errorf("stored %v", u.Attributes)
+				}
+			})
+		}
+	}
+}
+
+// A code spent by another request between the check and the write is
+// answered bad_*_otp_token, with nothing written.
+func TestCodeSpentBetweenCheckAndWrite(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			hs := newStoreHarness(t, kind.redeeming)
+			hs.h.otp = OTPVerifierFunc(func(context.Context, OTPCheck) (Redemption, error) {
+				return RedemptionFunc(func(context.Context) error { return fmt.Errorf("spent concurrently: %w", ErrBadOTPToken) }), nil
+			})
+			before := hs.user(t, "u1")
+			w := hs.serve(newRequest(http.MethodPatch, "tok-u1", `{"email":"new@example.com","email_otp_token":"t","email_otp":"1","nickname":"x"}`))
+			checkError(t, w, 400, CodeBadEmailOTPToken, "")
+			if after := hs.user(t, "u1"); after.Version != before.Version {
+				t.Errorf("user written: version %d → %d", before.Version, after.Version)
+			}
+		})
+	}
+}
+
+// With a RedeemingStore, a write refused for a duplicate address leaves the
+// code redeemable; the code is spent with the write that succeeds.
+func TestDuplicateLeavesCodeWithRedeemingStore(t *testing.T) {
+	hs := newStoreHarness(t, true)
+	hs.otp.issue("t-dup", issuedOTP{"u1", ChannelEmail, "two@example.com", "333333"})
+	w := hs.serve(newRequest(http.MethodPatch, "tok-u1", `{"email":"two@example.com","email_otp_token":"t-dup","email_otp":"333333"}`))
+	checkError(t, w, 400, CodeDuplicateEmail, "")
+	if !hs.otp.redeemable("t-dup") {
+		t.Error("the code was spent by a write that was refused")
+	}
+}
+
+// The current value with a code: the code is checked and spent, even though
+// nothing changes.
+func TestCurrentValueWithCodeSpendsIt(t *testing.T) {
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			hs := newStoreHarness(t, kind.redeeming)
+			hs.otp.issue("t-same", issuedOTP{"u1", ChannelEmail, "one@example.com", "444444"})
+			w := hs.serve(newRequest(http.MethodPatch, "tok-u1", `{"email":"one@example.com","email_otp_token":"t-same","email_otp":"444444"}`))
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body.String())
+			}
+			if hs.otp.redeemable("t-same") {
+				t.Error("the code is still redeemable")
+			}
+		})
 	}
 }

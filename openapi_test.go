@@ -64,7 +64,7 @@ func openAPICases() []openAPICase {
 					t.Fatalf("ParseAttributes: %v", err)
 				}
 				c := base(t)
-				c.Attributes = attrs
+				c.Registry = newRegistry(t, userinfo.RegistryConfig{Attributes: attrs})
 				return c
 			},
 			opts: userinfo.OpenAPIOptions{Title: "Example IdP", Version: "2.1.0", ServerURL: "https://id.example.com/api"},
@@ -73,7 +73,7 @@ func openAPICases() []openAPICase {
 			name: "E.164 phone numbers and another scope",
 			cfg: func(t *testing.T) userinfo.Config {
 				c := base(t)
-				c.Phone = userinfo.PhoneE164
+				c.Registry = newRegistry(t, userinfo.RegistryConfig{Phone: userinfo.PhoneE164})
 				c.Scope = "profile:write"
 				return c
 			},
@@ -89,6 +89,15 @@ var openAPITokens = userinfo.TokenVerifierFunc(func(_ context.Context, token str
 	}
 	return &userinfo.Principal{Subject: "u1", Scopes: []string{"openid", "profile:write"}}, nil
 })
+
+func newRegistry(t *testing.T, cfg userinfo.RegistryConfig) *userinfo.Registry {
+	t.Helper()
+	r, err := userinfo.NewRegistry(cfg)
+	if err != nil {
+		t.Fatalf("NewRegistry: %v", err)
+	}
+	return r
+}
 
 func newOpenAPIHandler(t *testing.T, c openAPICase) *userinfo.Handler {
 	t.Helper()

@@ -10,10 +10,11 @@ import (
 type Access int
 
 const (
-	// Read is releasing a claim in a response of GET or PATCH /userinfo.
-	Read Access = iota
-	// Write is changing an attribute through PATCH /userinfo.
-	Write
+	// ReleaseClaim is releasing a claim in a response of GET or PATCH
+	// /userinfo.
+	ReleaseClaim Access = iota
+	// WriteAttribute is changing an attribute through PATCH /userinfo.
+	WriteAttribute
 )
 
 // ClaimsPolicy decides, per caller, which claims responses release and which
@@ -46,7 +47,7 @@ var AllClaims ClaimsPolicy = ClaimsPolicyFunc(func(context.Context, *Principal, 
 func StaticClaims(claims ...string) ClaimsPolicy {
 	set := setOf(claims)
 	return ClaimsPolicyFunc(func(_ context.Context, _ *Principal, access Access, claim string) bool {
-		return access == Write || set[claim]
+		return access == WriteAttribute || set[claim]
 	})
 }
 
@@ -73,7 +74,7 @@ func PerClient(clients map[string]ClientClaims, fallback ClaimsPolicy) ClaimsPol
 		if !ok {
 			return fallback != nil && fallback.Allow(ctx, p, access, claim)
 		}
-		if access == Write {
+		if access == WriteAttribute {
 			return s.write[claim]
 		}
 		return s.read[claim]

@@ -99,6 +99,26 @@ type UserStore interface {
 	UpdateUser(ctx context.Context, u Update) (*User, error)
 }
 
+// RedeemingStore is a [UserStore] that spends the one-time codes paying for
+// an update together with the update itself. The handler uses it when the
+// store has it; for any other store it spends the codes right before the
+// write, so that a write refused afterwards (a duplicate address, a version
+// conflict, a failure) leaves them spent.
+type RedeemingStore interface {
+	UserStore
+
+	// UpdateUserRedeeming applies u as UpdateUser does and spends every
+	// redemption of rs with it: either the change is stored and every code
+	// spent, or nothing is stored. A store that shares a transaction with
+	// the OTP service's store spends the codes in the write's transaction,
+	// and then a refused or failed write also leaves every code redeemable.
+	// Any other store calls [RedeemAll] after every check that can refuse
+	// the write (the version, uniqueness) has passed and right before it
+	// writes. An error of a redemption is returned as it is, with nothing
+	// stored. rs is never empty.
+	UpdateUserRedeeming(ctx context.Context, u Update, rs []Redemption) (*User, error)
+}
+
 // MemoryStore is a [UserStore] held in memory, safe for concurrent use. It
 // locks per user; only the email and phone-number index is shared, and only
 // changes of those two take its lock. It is for
@@ -173,12 +193,14 @@ func (s *MemoryStore) Put(ctx context.Context, subject string, attrs map[string]
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	return s.store(subject, mu, attrs, time.Now())
+	return s.store(subject, mu, attrs, time.Now(), nil)
 }
 
 // store encodes attrs as mu's new state, under mu's lock, moving the index
-// entries all at once or not at all.
-func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, now time.Time) (*User, error) {
+// entries all at once or not at all. When every check has passed, it calls
+// redeem, if not nil, right before it changes anything, and fails with
+// redeem's error.
+func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, now time.Time, redeem func() error) (*User, error) {
 	doc, err := attrjson.Encode(attrs)
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: MemoryStore: %w", err)
@@ -189,7 +211,7 @@ func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, n
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.reindex(subject, mu.keys, stored)
+	keys, err := s.reindex(subject, mu.keys, stored, redeem)
 	if err != nil {
 		return nil, err
 	}
@@ -232,6 +254,18 @@ func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error
 
 // UpdateUser implements [UserStore].
 func (s *MemoryStore) UpdateUser(ctx context.Context, u Update) (*User, error) {
+	return s.update(ctx, u, nil)
+}
+
+// UpdateUserRedeeming implements [RedeemingStore]: the codes are spent under
+// the user's lock, after the version and uniqueness checks and right before
+// the change. The codes' own store is another store, so a failure between
+// two redemptions leaves the first spent.
+func (s *MemoryStore) UpdateUserRedeeming(ctx context.Context, u Update, rs []Redemption) (*User, error) {
+	return s.update(ctx, u, func() error { return RedeemAll(ctx, rs) })
+}
+
+func (s *MemoryStore) update(ctx context.Context, u Update, redeem func() error) (*User, error) {
 	mu, err := s.lock(ctx, u.Subject)
 	if err != nil {
 		return nil, err
@@ -248,13 +282,14 @@ func (s *MemoryStore) UpdateUser(ctx context.Context, u Update) (*User, error) {
 		delete(attrs, name)
 	}
 	maps.Copy(attrs, u.Set)
-	return s.store(u.Subject, mu, attrs, u.Now)
+	return s.store(u.Subject, mu, attrs, u.Now, redeem)
 }
 
 // reindex moves subject's index entries from old to the unique values of
-// next, all or nothing, and returns the new entries. An update that keeps
-// both values takes no lock: the index is the only state users share.
-func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]any) ([]indexKey, error) {
+// next, all or nothing, and returns the new entries; redeem, if not nil, runs
+// after the checks and before the move. An update that keeps both values
+// takes no lock: the index is the only state users share.
+func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]any, redeem func() error) ([]indexKey, error) {
 	email, phone := uniqueKeys(next)
 	var keys []indexKey
 	for _, k := range []*indexKey{email, phone} {
@@ -263,6 +298,9 @@ func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]an
 		}
 	}
 	if slices.Equal(keys, old) {
+		if redeem != nil {
+			return old, redeem()
+		}
 		return old, nil
 	}
 	owner := subjectDigest(digest(subject))
@@ -276,6 +314,11 @@ func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]an
 	if phone != nil {
 		if o, taken := s.owners[*phone]; taken && o != owner {
 			return nil, ErrDuplicatePhoneNumber
+		}
+	}
+	if redeem != nil {
+		if err := redeem(); err != nil {
+			return nil, err
 		}
 	}
 	for _, k := range old {
