@@ -26,7 +26,7 @@
 //
 //	Authorization header ─▶ Authenticator ─▶ TokenVerifier (signature, exp, iss, aud) ─▶ scope "openid"
 //	   │ 400 invalid_request / 401 invalid_token / 403 insufficient_scope, with WWW-Authenticate
-//	Content-Type, size, one strict JSON object          415 / 413 / 400 invalid_request
+//	Content-Type, size, one strict JSON object          415 / 413 / 400 invalid_request (ReadJSONObject)
 //	UserStore.GetUser                                   404 user_not_found
 //	1. every key known to the Registry                  400 "Unknown attribute(s) found."
 //	2. every key writable (registry, ClaimsPolicy)      400 "Unsupported user attribute(s) found."
@@ -34,14 +34,18 @@
 //	4. address formats                                  malformed_email, malformed_phone_number
 //	5. every value against its rule (JSON Schema)       illegal_parameter_value
 //	   If-Match against the user's version               412 precondition_failed
-//	6. OTPVerifier.RedeemOTP, each code once            bad_*_otp_token, bad_*_otp
-//	7./8. UserStore.UpdateUser: one atomic write,
-//	   uniqueness by the store                          duplicate_email, duplicate_phone_number
+//	6. OTPVerifier.CheckOTP, every code before any      bad_*_otp_token, bad_*_otp
+//	   is spent
+//	7./8. UserStore.UpdateUser: one atomic write,       duplicate_email, duplicate_phone_number
+//	   uniqueness by the store; the codes' Redemptions
+//	   spent with it (RedeemingStore) or right before
 //	Config.OnUpdate, then the claims the ClaimsPolicy releases
 //
 // Errors are *Error values written by [WriteError] as
 // {"error": …, "error_description": …}; a failing or panicking plug-in is
-// answered 500 server_error without details.
+// answered 500 server_error without details. Every handler of the module
+// serves through [Endpoint], the one place that recovers, writes errors and
+// logs them.
 //
 // # Plug-in points
 //
@@ -50,10 +54,13 @@
 //   - [UserStore] reads and changes users: [MemoryStore] here, PostgreSQL
 //     and SQLite in package sqlstore; package userinfotest checks any
 //     implementation.
-//   - [OTPVerifier] redeems the one-time codes that email and phone changes
-//     need; package otp issues, sends and redeems them.
+//   - [OTPVerifier] checks the one-time codes that email and phone changes
+//     need and hands back [Redemption]s that the write spends; package otp
+//     issues, sends and redeems them. The [Channel] table names each
+//     channel's fields and error codes.
 //   - [ClaimsPolicy] decides which claims are released and which a client
 //     may write: [AllClaims], [StaticClaims], [PerClient], [ByScope].
-//   - The [Registry] of standard claims and custom [Attribute]s, whose JSON
-//     Schema [Handler.SchemaHandler] serves.
+//   - The [Registry] of standard claims and custom [Attribute]s, built once
+//     by [NewRegistry] and shared with the OTP service, whose JSON Schema
+//     [Handler.SchemaHandler] serves.
 package userinfo

@@ -101,16 +101,6 @@ func (f *fakeOTP) redeemable(token string) bool {
 	return ok
 }
 
-// RedeemOTP checks c and spends it at once, as the handler does for a store
-// that is not a RedeemingStore.
-func (f *fakeOTP) RedeemOTP(ctx context.Context, c OTPCheck) error {
-	r, err := f.CheckOTP(ctx, c)
-	if err != nil {
-		return err
-	}
-	return r.Redeem(ctx)
-}
-
 // failingStore wraps a store and fails its calls on demand.
 type failingStore struct {
 	UserStore

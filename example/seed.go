@@ -62,14 +62,11 @@ func checkSeedUser(reg *userinfo.Registry, attrs map[string]any) error {
 			return fmt.Errorf("unknown attribute %q", name)
 		}
 	}
-	if v, ok := attrs["email"]; ok {
-		if s, _ := v.(string); reg.CheckEmail(s) != nil {
-			return errors.New(`"email" is not a valid email address`)
-		}
-	}
-	if v, ok := attrs["phone_number"]; ok {
-		if s, _ := v.(string); reg.CheckPhoneNumber(s) != nil {
-			return errors.New(`"phone_number" is not a valid phone number`)
+	for _, ch := range userinfo.Channels() {
+		if v, ok := attrs[ch.Attribute]; ok {
+			if s, _ := v.(string); reg.CheckAddress(ch.Name, s) != nil {
+				return fmt.Errorf("%q is not a valid address", ch.Attribute)
+			}
 		}
 	}
 	return nil

@@ -131,7 +131,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 
 	// The seed, -claims and the OTP service are checked with the handler's
 	// rules, so the registry is built first, from the same attributes.
-	registry, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, custom)
+	registry, err := userinfo.NewRegistry(userinfo.RegistryConfig{Attributes: custom})
 	if err != nil {
 		return nil, err
 	}
@@ -174,13 +174,13 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		policy = userinfo.StaticClaims(o.claims...)
 	}
 	h, err := userinfo.New(userinfo.Config{
-		Tokens:     tokens,
-		Store:      b.users,
-		OTP:        svc,
-		Policy:     policy,
-		Attributes: custom,
-		Logger:     logger,
-		OnUpdate:   onUpdate(logger, svc),
+		Tokens:   tokens,
+		Store:    b.users,
+		OTP:      svc,
+		Registry: registry,
+		Policy:   policy,
+		Logger:   logger,
+		OnUpdate: onUpdate(logger, svc),
 	})
 	if err != nil {
 		return nil, err
@@ -271,12 +271,12 @@ func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*
 		sender = otp.NewConsoleSender(a.console)
 	}
 	return otp.New(otp.Config{
-		Store:     b.otp,
-		Sender:    sender,
-		Addresses: registry,
-		Key:       key,
-		TTL:       o.otpTTL,
-		Logger:    a.logger,
+		Store:    b.otp,
+		Sender:   sender,
+		Registry: registry,
+		Key:      key,
+		TTL:      o.otpTTL,
+		Logger:   a.logger,
 	})
 }
 

@@ -26,14 +26,14 @@
 // Config.OTP, and its [Service.SendHandler] sits behind the same
 // bearer-token middleware:
 //
-//	reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, custom) // the rules PATCH uses too
+//	reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{Attributes: custom})
 //	svc, err := otp.New(otp.Config{
-//		Store:     store,  // otp.NewMemoryStore(), or a SQL store shared by replicas
-//		Sender:    sender, // the server's SMS / email gateway
-//		Addresses: reg,
-//		Key:       key,    // the same secret on every replica
+//		Store:    store,  // otp.NewMemoryStore(), or a SQL store shared by replicas
+//		Sender:   sender, // the server's SMS / email gateway
+//		Registry: reg,    // the rules PATCH uses too
+//		Key:      key,    // the same secret on every replica
 //	})
-//	h, err := userinfo.New(userinfo.Config{ /* … */ Attributes: custom, OTP: svc, OnUpdate: svc.NotifyOnUpdate})
+//	h, err := userinfo.New(userinfo.Config{ /* … */ Registry: reg, OTP: svc, OnUpdate: svc.NotifyOnUpdate})
 //	mux.Handle("/userinfo", h)
 //	mux.Handle("/otp/send", h.Authenticator().Middleware(svc.SendHandler()))
 //

@@ -16,22 +16,24 @@ import (
 // registry returns the attribute registry of the PATCH handler: the send
 // handler checks addresses with its rules.
 func registry() *userinfo.Registry {
-	reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, nil)
+	reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{})
 	if err != nil {
 		panic(err)
 	}
 	return reg
 }
 
-// A code is sent, redeemed once, and refused the second time.
+// A code is sent, checked, redeemed once, and refused the second time. A
+// wrong code counts against the token at once; a right one is spent only by
+// its Redemption, which the PATCH handler hands to the write.
 func Example() {
 	ctx := context.Background()
 	sender := &otp.RecordingSender{}
 	svc, err := otp.New(otp.Config{
-		Store:     otp.NewMemoryStore(), // replicas: a shared SQL store
-		Sender:    sender,
-		Addresses: registry(),
-		Key:       otp.GenerateKey(), // replicas: one key for all, from a secret store
+		Store:    otp.NewMemoryStore(), // replicas: a shared SQL store
+		Sender:   sender,
+		Registry: registry(),
+		Key:      otp.GenerateKey(), // replicas: one key for all, from a secret store
 	})
 	if err != nil {
 		panic(err)
@@ -45,10 +47,20 @@ func Example() {
 	check := userinfo.OTPCheck{Subject: "u1", Channel: userinfo.ChannelEmail, Target: "new@example.test",
 		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: m.Code}
 
-	fmt.Println("first:", svc.RedeemOTP(ctx, check))
-	fmt.Println("again is bad token:", errors.Is(svc.RedeemOTP(ctx, check), userinfo.ErrBadOTPToken))
+	wrong := check
+	wrong.Code = "not-it"
+	_, err = svc.CheckOTP(ctx, wrong)
+	fmt.Println("wrong code:", errors.Is(err, userinfo.ErrBadOTP))
+
+	redemption, err := svc.CheckOTP(ctx, check)
+	fmt.Println("check:", err)
+	fmt.Println("redeem:", redemption.Redeem(ctx))
+	_, err = svc.CheckOTP(ctx, check)
+	fmt.Println("again is bad token:", errors.Is(err, userinfo.ErrBadOTPToken))
 	// Output:
-	// first: <nil>
+	// wrong code: true
+	// check: <nil>
+	// redeem: <nil>
 	// again is bad token: true
 }
 
@@ -57,7 +69,7 @@ func Example() {
 // code.
 func ExampleService_SendHandler() {
 	sender := &otp.RecordingSender{}
-	svc, err := otp.New(otp.Config{Store: otp.NewMemoryStore(), Sender: sender, Addresses: registry(), Key: otp.GenerateKey()})
+	svc, err := otp.New(otp.Config{Store: otp.NewMemoryStore(), Sender: sender, Registry: registry(), Key: otp.GenerateKey()})
 	if err != nil {
 		panic(err)
 	}

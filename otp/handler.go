@@ -1,13 +1,8 @@
 package otp
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
-	"mime"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/ciamkit/userinfo"
 )
@@ -18,9 +13,6 @@ const MaxSendBody = 4 << 10
 // Fixed error descriptions of POST /otp/send; none echoes input.
 const (
 	descNotAuthenticated = "The request is not authenticated."
-	descContentType      = "The Content-Type must be application/json."
-	descTooLarge         = "The request body is too large."
-	descNotObject        = "The request body must be one JSON object without duplicated keys."
 	descUnknownParams    = "Unknown parameter(s) found."
 	descNotString        = "Every parameter must be a string."
 	descUsage            = "The usage is missing or not supported."
@@ -35,67 +27,50 @@ const (
 //
 // The handler must sit behind [userinfo.Authenticator.Middleware], which
 // puts the user's principal in the request's context; without one it
-// answers 401 invalid_token. Errors are written by [userinfo.WriteError]:
-// 405 for other methods; 400 invalid_request for a Content-Type other than
-// application/json, a body that is not one JSON object of string members
-// (duplicated or unknown keys included), an unknown usage, or not exactly
-// one address; 413 invalid_request for a body over MaxSendBody; and those of
-// [Service.Send] (malformed_email, malformed_phone_number, 429 …_rate_limit_exceeded,
-// 503 temporarily_unavailable, 500 server_error). Whether an address is
-// taken by another user is never looked at.
+// answers 401 invalid_token. It serves as every [userinfo.Endpoint] does
+// (405 for other methods, panics answered 500 and logged by type only to
+// Config.Logger) and reads its body with [userinfo.ReadJSONObject], as PATCH
+// /userinfo does: 415 for a Content-Type other than application/json, 413
+// for a body over MaxSendBody, 400 invalid_request for a body that is not
+// one JSON object; then 400 invalid_request for unknown keys, values that
+// are not strings, an unknown usage, or not exactly one address; and the
+// errors of [Service.Send] (malformed_email, malformed_phone_number, 429
+// …_rate_limit_exceeded, 503 temporarily_unavailable, 500 server_error).
+// Whether an address is taken by another user is never looked at.
 //
 // Typical wiring:
 //
 //	mux.Handle("POST /otp/send", auth.Middleware(svc.SendHandler()))
 func (s *Service) SendHandler() http.Handler {
-	return http.HandlerFunc(s.serveSend)
+	return userinfo.Endpoint{Logger: s.cfg.Logger, Methods: map[string]userinfo.HandlerFunc{
+		http.MethodPost: s.serveSend,
+	}}
 }
 
-func (s *Service) serveSend(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost {
-		e := userinfo.NewError(http.StatusMethodNotAllowed, userinfo.CodeInvalidRequest, "The method must be POST.")
-		e.Header = http.Header{"Allow": {http.MethodPost}}
-		userinfo.WriteError(w, e)
-		return
-	}
+func (s *Service) serveSend(w http.ResponseWriter, r *http.Request) error {
 	p, ok := userinfo.PrincipalFromContext(r.Context())
 	if !ok || p.Subject == "" {
-		userinfo.WriteError(w, &userinfo.Error{Status: http.StatusUnauthorized, Code: userinfo.CodeInvalidToken,
-			Description: descNotAuthenticated, Bearer: true})
-		return
+		return &userinfo.Error{Status: http.StatusUnauthorized, Code: userinfo.CodeInvalidToken,
+			Description: descNotAuthenticated, Bearer: true}
 	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "application/json" {
-		userinfo.WriteError(w, userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, descContentType))
-		return
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxSendBody))
+	body, err := userinfo.ReadJSONObject(w, r, MaxSendBody, userinfo.MediaTypeJSON)
 	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			userinfo.WriteError(w, userinfo.NewError(http.StatusRequestEntityTooLarge, userinfo.CodeInvalidRequest, descTooLarge))
-			return
-		}
-		userinfo.WriteError(w, &userinfo.Error{Status: http.StatusBadRequest, Code: userinfo.CodeInvalidRequest,
-			Description: "The request body could not be read.", Err: err})
-		return
+		return err
 	}
 	req, err := parseSendBody(body)
 	if err != nil {
-		userinfo.WriteError(w, err)
-		return
+		return err
 	}
 	token, err := s.Send(r.Context(), p.Subject, req.channel, req.target, req.purpose)
 	if err != nil {
-		userinfo.WriteError(w, err)
-		return
+		return err
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(http.StatusOK)
-	_ = json.NewEncoder(w).Encode(struct {
+	return json.NewEncoder(w).Encode(struct {
 		OTPToken string `json:"otp_token"`
 	}{token})
 }
@@ -110,54 +85,25 @@ var usages = map[string]string{
 	"update_userinfo": userinfo.PurposeUpdateUserinfo,
 }
 
-// parseSendBody parses a POST /otp/send body strictly: one JSON object, valid
-// UTF-8, keys matched exactly (encoding/json's case folding would let
-// "EMAIL" or "ſsage" through), no duplicated or unknown keys, string values
-// only, no trailing data. Errors are *userinfo.Error 400 invalid_request.
-func parseSendBody(body []byte) (sendRequest, error) {
+// parseSendBody reads a POST /otp/send body that [userinfo.ReadJSONObject]
+// decoded: keys matched exactly, no unknown keys, string values only. Errors
+// are *userinfo.Error 400 invalid_request.
+func parseSendBody(body map[string]any) (sendRequest, error) {
 	bad := func(desc string) (sendRequest, error) {
 		return sendRequest{}, userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, desc)
 	}
-	if !utf8.Valid(body) {
-		return bad(descNotObject)
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return bad(descNotObject)
-	}
-	fields := map[string]string{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return bad(descNotObject)
-		}
-		key, ok := t.(string)
-		if !ok {
-			return bad(descNotObject)
-		}
-		if _, dup := fields[key]; dup {
-			return bad(descNotObject)
-		}
-		t, err = dec.Token()
-		if err != nil {
-			return bad(descNotObject)
-		}
-		v, ok := t.(string)
-		if !ok {
-			return bad(descNotString)
-		}
-		fields[key] = v
-	}
-	if t, err := dec.Token(); err != nil || t != json.Delim('}') {
-		return bad(descNotObject)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return bad(descNotObject)
-	}
-	for key := range fields {
+	fields := make(map[string]string, len(body))
+	for key := range body {
 		if key != "usage" && key != "email" && key != "phone_number" {
 			return bad(descUnknownParams)
 		}
+	}
+	for key, v := range body {
+		str, ok := v.(string)
+		if !ok {
+			return bad(descNotString)
+		}
+		fields[key] = str
 	}
 	purpose, ok := usages[fields["usage"]]
 	if !ok {

@@ -27,14 +27,39 @@ func (e *env) do(t *testing.T, method, subject, contentType, body string) *httpt
 	if contentType != "" {
 		r.Header.Set("Content-Type", contentType)
 	}
+	h := e.svc.SendHandler()
 	if subject != "" {
-		r = r.WithContext(userinfo.ContextWithPrincipal(r.Context(),
-			&userinfo.Principal{Subject: subject, Scopes: []string{"openid"}}))
+		// Principals reach the handler only through the middleware.
+		r.Header.Set("Authorization", "Bearer tok-"+subject)
+		h = testAuthenticator.Middleware(h)
 	}
 	w := httptest.NewRecorder()
-	e.svc.SendHandler().ServeHTTP(w, r)
+	h.ServeHTTP(w, r)
 	return w
 }
+
+// testAuthenticator takes the bearer token tok-SUBJECT for SUBJECT.
+var testAuthenticator = &userinfo.Authenticator{Verifier: userinfo.TokenVerifierFunc(
+	func(_ context.Context, token string) (*userinfo.Principal, error) {
+		subject, ok := strings.CutPrefix(token, "tok-")
+		if !ok {
+			return nil, userinfo.ErrInvalidToken
+		}
+		return &userinfo.Principal{Subject: subject, Scopes: []string{"openid"}}, nil
+	})}
+
+// Descriptions of the answers of userinfo.ReadJSONObject and
+// userinfo.Endpoint, as clients see them.
+const (
+	descMethod      = "The method is not allowed."
+	descContentType = "Content-Type must be application/json."
+	descTooLarge    = "The request body is too large."
+	descNotJSON     = "The request body is not valid JSON."
+	descNotObject   = "The request body must be a JSON object."
+	descTrailing    = "The request body must hold exactly one JSON object."
+	descDuplicate   = "The request body has a duplicated key."
+	descNotUTF8     = "The request body is not valid UTF-8."
+)
 
 const jsonType = "application/json"
 
@@ -81,10 +106,9 @@ func TestSendHandlerSuccess(t *testing.T) {
 				m.Purpose != userinfo.PurposeUpdateUserinfo || m.Kind != KindCode {
 				t.Fatalf("sent %v, want a code for %s %s with the returned token", m, tt.wantChannel, tt.wantTarget)
 			}
-			err := e.svc.RedeemOTP(context.Background(), userinfo.OTPCheck{Subject: "u1", Channel: tt.wantChannel,
-				Target: tt.wantTarget, Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: m.Code})
-			if err != nil {
-				t.Errorf("RedeemOTP of the sent code: %v", err)
+			if err := e.redeem(userinfo.OTPCheck{Subject: "u1", Channel: tt.wantChannel,
+				Target: tt.wantTarget, Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: m.Code}); err != nil {
+				t.Errorf("redeeming the sent code: %v", err)
 			}
 		})
 	}
@@ -98,25 +122,26 @@ func TestSendHandlerErrors(t *testing.T) {
 		wantBody                                 string
 		wantHeader                               map[string]string
 	}{
-		{"GET", http.MethodGet, "u1", jsonType, ok, 405, errBody("invalid_request", "The method must be POST."),
+		{"GET", http.MethodGet, "u1", jsonType, ok, 405, errBody("invalid_request", descMethod),
 			map[string]string{"Allow": "POST"}},
 		{"not authenticated", "", "", jsonType, ok, 401, errBody("invalid_token", descNotAuthenticated),
 			map[string]string{"WWW-Authenticate": `Bearer error="invalid_token", error_description="The request is not authenticated."`}},
-		{"no content type", "", "u1", "", ok, 400, errBody("invalid_request", descContentType), nil},
-		{"text/plain", "", "u1", "text/plain", ok, 400, errBody("invalid_request", descContentType), nil},
-		{"merge patch", "", "u1", "application/merge-patch+json", ok, 400, errBody("invalid_request", descContentType), nil},
-		{"bad media type", "", "u1", "application/json; =", ok, 400, errBody("invalid_request", descContentType), nil},
-		{"empty body", "", "u1", jsonType, "", 400, errBody("invalid_request", descNotObject), nil},
-		{"not JSON", "", "u1", jsonType, "usage=update_userinfo", 400, errBody("invalid_request", descNotObject), nil},
+		{"no content type", "", "u1", "", ok, 415, errBody("invalid_request", descContentType), nil},
+		{"text/plain", "", "u1", "text/plain", ok, 415, errBody("invalid_request", descContentType), nil},
+		{"merge patch", "", "u1", "application/merge-patch+json", ok, 415, errBody("invalid_request", descContentType), nil},
+		{"bad media type", "", "u1", "application/json; =", ok, 415, errBody("invalid_request", descContentType), nil},
+		{"empty body", "", "u1", jsonType, "", 400, errBody("invalid_request", descNotJSON), nil},
+		{"not JSON", "", "u1", jsonType, "usage=update_userinfo", 400, errBody("invalid_request", descNotJSON), nil},
 		{"array", "", "u1", jsonType, `[` + ok + `]`, 400, errBody("invalid_request", descNotObject), nil},
 		{"string", "", "u1", jsonType, `"a@x.test"`, 400, errBody("invalid_request", descNotObject), nil},
-		{"truncated", "", "u1", jsonType, ok[:len(ok)-1], 400, errBody("invalid_request", descNotObject), nil},
-		{"trailing comma", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test",}`, 400, errBody("invalid_request", descNotObject), nil},
-		{"trailing data", "", "u1", jsonType, ok + `{}`, 400, errBody("invalid_request", descNotObject), nil},
-		{"two objects", "", "u1", jsonType, ok + ok, 400, errBody("invalid_request", descNotObject), nil},
-		{"duplicated key", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test","email":"b@x.test"}`, 400, errBody("invalid_request", descNotObject), nil},
-		{"duplicated key, escaped", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test","\u0065mail":"b@x.test"}`, 400, errBody("invalid_request", descNotObject), nil},
-		{"invalid UTF-8", "", "u1", jsonType, "{\"usage\":\"update_userinfo\",\"email\":\"a\xff@x.test\"}", 400, errBody("invalid_request", descNotObject), nil},
+		{"truncated", "", "u1", jsonType, ok[:len(ok)-1], 400, errBody("invalid_request", descNotJSON), nil},
+		{"trailing comma", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test",}`, 400, errBody("invalid_request", descNotJSON), nil},
+		{"trailing data", "", "u1", jsonType, ok + `{}`, 400, errBody("invalid_request", descTrailing), nil},
+		{"two objects", "", "u1", jsonType, ok + ok, 400, errBody("invalid_request", descTrailing), nil},
+		{"duplicated key", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test","email":"b@x.test"}`, 400, errBody("invalid_request", descDuplicate), nil},
+		{"duplicated key, escaped", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test","\u0065mail":"b@x.test"}`, 400, errBody("invalid_request", descDuplicate), nil},
+		{"invalid UTF-8", "", "u1", jsonType, "{\"usage\":\"update_userinfo\",\"email\":\"a\xff@x.test\"}", 400, errBody("invalid_request", descNotUTF8), nil},
+		{"lone surrogate", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a\ud800@x.test"}`, 400, errBody("invalid_request", descNotUTF8), nil},
 		{"unknown key", "", "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test","lang":"en"}`, 400, errBody("invalid_request", descUnknownParams), nil},
 		{"key in upper case", "", "u1", jsonType, `{"usage":"update_userinfo","EMAIL":"a@x.test"}`, 400, errBody("invalid_request", descUnknownParams), nil},
 		{"key folding to usage", "", "u1", jsonType, `{"u\u017fage":"update_userinfo","email":"a@x.test"}`, 400, errBody("invalid_request", descUnknownParams), nil},

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -36,29 +35,15 @@ func (c *fakeClock) Advance(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-// testAddresses accepts emails with one "@" and no spaces, and the seed's
-// 11-digit mobile numbers starting with 1.
-type testAddresses struct{}
-
-func (testAddresses) CheckEmail(s string) error {
-	local, domain, ok := strings.Cut(s, "@")
-	if !ok || local == "" || domain == "" || strings.ContainsAny(s, " \t\r\n\x00") || strings.Contains(domain, "@") {
-		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeMalformedEmail, "")
+// testRegistry is the registry of the standard claims: the rules of PATCH
+// /userinfo for addresses.
+var testRegistry = func() *userinfo.Registry {
+	r, err := userinfo.NewRegistry(userinfo.RegistryConfig{})
+	if err != nil {
+		panic(err)
 	}
-	return nil
-}
-
-func (testAddresses) CheckPhoneNumber(s string) error {
-	if len(s) != 11 || s[0] != '1' {
-		return errors.New("not a mobile number") // not an *Error: the service maps it
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return errors.New("not a mobile number")
-		}
-	}
-	return nil
-}
+	return r
+}()
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes.
 type syncBuffer struct {
@@ -99,12 +84,12 @@ func newEnv(t *testing.T, store Store, edit func(*Config)) *env {
 	}
 	e := &env{store: store, sender: &RecordingSender{}, clock: newFakeClock(), logs: &syncBuffer{}}
 	cfg := Config{
-		Store:     store,
-		Sender:    e.sender,
-		Addresses: testAddresses{},
-		Key:       testKey,
-		Now:       e.clock.Now,
-		Logger:    newTestLogger(e.logs),
+		Store:    store,
+		Sender:   e.sender,
+		Registry: testRegistry,
+		Key:      testKey,
+		Now:      e.clock.Now,
+		Logger:   newTestLogger(e.logs),
 	}
 	if edit != nil {
 		edit(&cfg)
@@ -178,7 +163,19 @@ func wrongCode(code string) string {
 	return "000000"
 }
 
-// outcome names the result of RedeemOTP for tables.
+// redeem checks c and, when it is good, spends it at once, as the handler
+// does for a store that is not a userinfo.RedeemingStore.
+func (e *env) redeem(c userinfo.OTPCheck) error { return redeemOTP(e.svc, c) }
+
+func redeemOTP(svc *Service, c userinfo.OTPCheck) error {
+	r, err := svc.CheckOTP(context.Background(), c)
+	if err != nil {
+		return err
+	}
+	return r.Redeem(context.Background())
+}
+
+// outcome names the result of a redemption for tables.
 func outcome(err error) string {
 	switch {
 	case err == nil:

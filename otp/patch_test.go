@@ -50,11 +50,11 @@ func newServers(t *testing.T, n int) []*server {
 	var servers []*server
 	for range n {
 		s := &server{key: key, sender: &otp.RecordingSender{}, store: store}
-		reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, nil)
+		reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		svc, err := otp.New(otp.Config{Store: otpStore, Sender: s.sender, Addresses: reg, Key: otpKey})
+		svc, err := otp.New(otp.Config{Store: otpStore, Sender: s.sender, Registry: reg, Key: otpKey})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,17 +30,7 @@ const (
 	MinKeyLen = 32
 )
 
-// AddressChecker checks email addresses and phone numbers with the rules of
-// PATCH /userinfo; *userinfo.Registry is one. Each method returns nil or,
-// for a bad address, an error: a *userinfo.Error (malformed_email,
-// malformed_phone_number) is answered as it is; any other error is answered
-// 400 malformed_email or malformed_phone_number.
-type AddressChecker interface {
-	CheckEmail(email string) error
-	CheckPhoneNumber(phone string) error
-}
-
-// Config configures a [Service]. Store, Sender, Addresses and Key are
+// Config configures a [Service]. Store, Sender, Registry and Key are
 // required; every other zero field takes its default.
 type Config struct {
 	// Store keeps codes and send counters. Replicas MUST share one store
@@ -48,9 +38,11 @@ type Config struct {
 	Store Store
 	// Sender delivers codes and notices. Required.
 	Sender Sender
-	// Addresses checks the addresses codes are sent to, with the same rules
-	// as PATCH /userinfo: pass the handler's *userinfo.Registry. Required.
-	Addresses AddressChecker
+	// Registry checks the addresses codes are sent to
+	// ([userinfo.Registry.CheckAddress]). Give the handler the same value
+	// (userinfo.Config.Registry, or leave that nil to take this one), so
+	// that codes are only sent to addresses that a PATCH accepts. Required.
+	Registry *userinfo.Registry
 	// Key is the secret of the keyed hash (HMAC-SHA256) under which codes
 	// are stored, at least MinKeyLen random bytes ([GenerateKey],
 	// [LoadOrCreateKeyFile]). A 6-digit code has only a million values: a
@@ -103,6 +95,10 @@ type Service struct {
 
 var _ userinfo.OTPVerifier = (*Service)(nil)
 
+// Registry returns Config.Registry. The handler takes it as its own when
+// its Config.Registry is nil, and refuses another one.
+func (s *Service) Registry() *userinfo.Registry { return s.cfg.Registry }
+
 // New returns a Service of cfg, or an error when a required field is missing
 // or a field is out of range.
 func New(cfg Config) (*Service, error) {
@@ -111,8 +107,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("otp: Config.Store is required")
 	case cfg.Sender == nil:
 		return nil, errors.New("otp: Config.Sender is required")
-	case cfg.Addresses == nil:
-		return nil, errors.New("otp: Config.Addresses is required")
+	case cfg.Registry == nil:
+		return nil, errors.New("otp: Config.Registry is required")
 	case len(cfg.Key) < MinKeyLen:
 		return nil, fmt.Errorf("otp: Config.Key must be at least %d bytes", MinKeyLen)
 	case cfg.TTL < 0, cfg.MaxAttempts < 0, cfg.TargetLimit < 0, cfg.SubjectLimit < 0, cfg.Window < 0:
@@ -160,7 +156,7 @@ const descSendFailed = "Failed to send OTP. Please try again later."
 //
 // Errors are *userinfo.Error for the client: invalid_request for an unknown
 // channel or an empty purpose, malformed_email / malformed_phone_number for
-// an address that Config.Addresses refuses, 429 sms_rate_limit_exceeded /
+// an address that Config.Registry refuses, 429 sms_rate_limit_exceeded /
 // email_rate_limit_exceeded with Retry-After when the subject or the address
 // had too many codes sent (a request refused for the address still counts
 // towards the subject's limit), 503 temporarily_unavailable when the Sender
@@ -173,12 +169,12 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 	if purpose == "" {
 		return "", userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "The usage is missing.")
 	}
-	if err := s.checkAddress(channel, target); err != nil {
+	if err := s.cfg.Registry.CheckAddress(channel, target); err != nil {
 		return "", err
 	}
 	// What Record promises stores.
 	if !storable(target) {
-		return "", s.malformed(channel, errors.New("otp: address not storable"))
+		return "", malformed(channel, errors.New("otp: address not storable"))
 	}
 	if !storable(subject) || !storable(purpose) {
 		return "", errors.New("otp: Send: subject or purpose is not valid UTF-8 without NUL of at most 1024 bytes")
@@ -232,35 +228,11 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 	return token, nil
 }
 
-// checkAddress checks target with Config.Addresses.
-func (s *Service) checkAddress(channel, target string) error {
-	var err error
-	switch channel {
-	case userinfo.ChannelEmail:
-		err = s.cfg.Addresses.CheckEmail(target)
-	case userinfo.ChannelSMS:
-		err = s.cfg.Addresses.CheckPhoneNumber(target)
-	default:
-		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "Unknown channel.")
-	}
-	if err == nil {
-		return nil
-	}
-	var e *userinfo.Error
-	if errors.As(err, &e) {
-		return err
-	}
-	return s.malformed(channel, err)
-}
-
 // malformed returns the 400 malformed_email or malformed_phone_number of
 // channel.
-func (s *Service) malformed(channel string, cause error) error {
-	code := userinfo.CodeMalformedPhoneNumber
-	if channel == userinfo.ChannelEmail {
-		code = userinfo.CodeMalformedEmail
-	}
-	return &userinfo.Error{Status: http.StatusBadRequest, Code: code, Err: cause}
+func malformed(channel string, cause error) error {
+	ch, _ := userinfo.LookupChannel(channel)
+	return &userinfo.Error{Status: http.StatusBadRequest, Code: ch.MalformedCode, Err: cause}
 }
 
 // storable reports whether s is what Record promises stores: valid UTF-8
@@ -279,15 +251,12 @@ func (s *Service) throttle(ctx context.Context, kind, value, channel string, now
 		return nil
 	}
 	s.log.InfoContext(ctx, "otp: send throttled", "channel", channel, "limit", strings.SplitN(kind, ":", 2)[0])
-	code := userinfo.CodeSMSRateLimitExceeded
-	if channel == userinfo.ChannelEmail {
-		code = userinfo.CodeEmailRateLimitExceeded
-	}
+	ch, _ := userinfo.LookupChannel(channel)
 	secs := int64((retry + time.Second - 1) / time.Second)
 	if secs < 1 {
 		secs = 1
 	}
-	return &userinfo.Error{Status: http.StatusTooManyRequests, Code: code,
+	return &userinfo.Error{Status: http.StatusTooManyRequests, Code: ch.RateLimitCode,
 		Description: "Too many codes were sent. Please try again later.",
 		Header:      http.Header{"Retry-After": {strconv.FormatInt(secs, 10)}}}
 }
@@ -323,40 +292,40 @@ func (s *Service) Purge(ctx context.Context) error {
 	return s.cfg.Store.Purge(ctx, s.now())
 }
 
-// RedeemOTP implements [userinfo.OTPVerifier]. It returns nil when c.Code is
-// the code of c.Token and the token was issued to c.Subject for c.Channel,
-// c.Target (email addresses compared case-insensitively) and c.Purpose, is
-// not expired and not dead; the code is then spent, exactly once also under
-// concurrent calls on any replica. Otherwise it returns an error wrapping
-// userinfo.ErrBadOTPToken (unknown, malformed, expired, spent, dead, or
-// bound to something else) or userinfo.ErrBadOTP (wrong code), or a store
-// failure.
+// CheckOTP implements [userinfo.OTPVerifier]. The code is good when c.Code
+// is the code of c.Token and the token was issued to c.Subject for
+// c.Channel, c.Target (email addresses compared case-insensitively) and
+// c.Purpose, is not expired and not dead; CheckOTP then returns the
+// Redemption that spends it, exactly once also under concurrent calls on any
+// replica. Otherwise it returns an error wrapping userinfo.ErrBadOTPToken
+// (unknown, malformed, expired, spent, dead, or bound to something else) or
+// userinfo.ErrBadOTP (wrong code), or a store failure.
 //
-// Every call on a live token counts one attempt, whatever its outcome; the
-// code is compared (in constant time) only on attempts 1 … MaxAttempts, so
-// concurrent guesses are bounded too. The token dies with the MaxAttempts-th
-// wrong code.
-func (s *Service) RedeemOTP(ctx context.Context, c userinfo.OTPCheck) error {
+// Every call on a live token counts one attempt, at once and whatever
+// happens to the write; the code is compared (in constant time) only on
+// attempts 1 … MaxAttempts, so concurrent guesses are bounded too. The token
+// dies with the MaxAttempts-th wrong code.
+func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (userinfo.Redemption, error) {
 	raw, err := parseToken(c.Token)
 	if err != nil {
-		return fmt.Errorf("%w: malformed", userinfo.ErrBadOTPToken)
+		return nil, fmt.Errorf("%w: malformed", userinfo.ErrBadOTPToken)
 	}
 	id := recordID(raw)
 	rec, err := s.cfg.Store.Attempt(ctx, id, s.now())
 	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: unknown, expired or spent", userinfo.ErrBadOTPToken)
+		return nil, fmt.Errorf("%w: unknown, expired or spent", userinfo.ErrBadOTPToken)
 	}
 	if err != nil {
-		return s.storeFailed(ctx, "attempt", err)
+		return nil, s.storeFailed(ctx, "attempt", err)
 	}
 	if rec.Attempts > s.cfg.MaxAttempts {
-		return fmt.Errorf("%w: too many attempts", userinfo.ErrBadOTPToken)
+		return nil, fmt.Errorf("%w: too many attempts", userinfo.ErrBadOTPToken)
 	}
 	if rec.Subject != c.Subject || rec.Channel != c.Channel || rec.Purpose != c.Purpose ||
 		normalizeTarget(rec.Channel, rec.Target) != normalizeTarget(c.Channel, c.Target) {
 		s.log.InfoContext(ctx, "otp: token presented for something it was not issued for",
 			"channel", c.Channel, "subject", c.Subject)
-		return fmt.Errorf("%w: issued for another user, channel, address or purpose", userinfo.ErrBadOTPToken)
+		return nil, fmt.Errorf("%w: issued for another user, channel, address or purpose", userinfo.ErrBadOTPToken)
 	}
 	if !wellFormedCode(c.Code) || !hmac.Equal(rec.CodeHash, s.k.codeHash(&rec, c.Code)) {
 		if rec.Attempts >= s.cfg.MaxAttempts {
@@ -365,11 +334,23 @@ func (s *Service) RedeemOTP(ctx context.Context, c userinfo.OTPCheck) error {
 				s.log.ErrorContext(ctx, "otp: store failed", "op", "delete", "err", err)
 			}
 		}
-		return userinfo.ErrBadOTP
+		return nil, userinfo.ErrBadOTP
 	}
-	deleted, err := s.cfg.Store.Delete(ctx, id)
+	return &redemption{s: s, id: id}, nil
+}
+
+// redemption spends one checked code of a Service.
+type redemption struct {
+	s  *Service
+	id string
+}
+
+// Redeem implements [userinfo.Redemption]: an atomic delete of the record,
+// which at most one of concurrent calls wins, on any replica.
+func (r *redemption) Redeem(ctx context.Context) error {
+	deleted, err := r.s.cfg.Store.Delete(ctx, r.id)
 	if err != nil {
-		return s.storeFailed(ctx, "delete", err)
+		return r.s.storeFailed(ctx, "delete", err)
 	}
 	if !deleted {
 		return fmt.Errorf("%w: spent concurrently", userinfo.ErrBadOTPToken)
@@ -408,19 +389,16 @@ func (s *Service) NotifyChanged(ctx context.Context, subject, channel, oldTarget
 // goroutine, so a slow Sender delays the PATCH response: a production Sender
 // should queue. Failures are logged and otherwise ignored.
 func (s *Service) NotifyOnUpdate(ctx context.Context, e userinfo.UpdateEvent) {
-	for _, a := range [...]struct{ claim, channel string }{
-		{"email", userinfo.ChannelEmail},
-		{"phone_number", userinfo.ChannelSMS},
-	} {
-		now, ok := e.Set[a.claim].(string)
+	for _, ch := range userinfo.Channels() {
+		now, ok := e.Set[ch.Attribute].(string)
 		if !ok {
 			continue
 		}
-		old, _ := e.Previous[a.claim].(string)
-		if old == "" || normalizeTarget(a.channel, old) == normalizeTarget(a.channel, now) {
+		old, _ := e.Previous[ch.Attribute].(string)
+		if old == "" || normalizeTarget(ch.Name, old) == normalizeTarget(ch.Name, now) {
 			continue
 		}
-		_ = s.NotifyChanged(ctx, e.Subject, a.channel, old)
+		_ = s.NotifyChanged(ctx, e.Subject, ch.Name, old)
 	}
 }
 

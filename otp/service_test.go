@@ -15,7 +15,7 @@ import (
 )
 
 func TestNewRequiresConfig(t *testing.T) {
-	good := Config{Store: NewMemoryStore(), Sender: &RecordingSender{}, Addresses: testAddresses{}, Key: testKey}
+	good := Config{Store: NewMemoryStore(), Sender: &RecordingSender{}, Registry: testRegistry, Key: testKey}
 	tests := []struct {
 		name string
 		edit func(*Config)
@@ -23,7 +23,7 @@ func TestNewRequiresConfig(t *testing.T) {
 	}{
 		{"no store", func(c *Config) { c.Store = nil }, "Store"},
 		{"no sender", func(c *Config) { c.Sender = nil }, "Sender"},
-		{"no address checker", func(c *Config) { c.Addresses = nil }, "Addresses"},
+		{"no registry", func(c *Config) { c.Registry = nil }, "Registry"},
 		{"no key", func(c *Config) { c.Key = nil }, "Key"},
 		{"short key", func(c *Config) { c.Key = testKey[:MinKeyLen-1] }, "Key"},
 		{"negative TTL", func(c *Config) { c.TTL = -time.Second }, "negative"},
@@ -72,17 +72,17 @@ func TestRedeem(t *testing.T) {
 			token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
 			c := check(token, code)
 			tt.edit(&c, code)
-			if got := outcome(e.svc.RedeemOTP(context.Background(), c)); got != tt.want {
-				t.Fatalf("RedeemOTP: got %s, want %s", got, tt.want)
+			if got := outcome(e.redeem(c)); got != tt.want {
+				t.Fatalf("redemption: got %s, want %s", got, tt.want)
 			}
 			// Whatever happened, the code is spent at most once.
-			got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code)))
+			got := outcome(e.redeem(check(token, code)))
 			want := "ok"
 			if tt.want == "ok" {
 				want = "bad token"
 			}
 			if got != want {
-				t.Errorf("then RedeemOTP with the right code: got %s, want %s", got, want)
+				t.Errorf("then redemption with the right code: got %s, want %s", got, want)
 			}
 		})
 	}
@@ -93,8 +93,8 @@ func TestRedeemSMS(t *testing.T) {
 	token, code := e.send(t, "u1", userinfo.ChannelSMS, "13612345678")
 	c := userinfo.OTPCheck{Subject: "u1", Channel: userinfo.ChannelSMS, Target: "13612345678",
 		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: code}
-	if err := e.svc.RedeemOTP(context.Background(), c); err != nil {
-		t.Fatalf("RedeemOTP: %v", err)
+	if err := e.redeem(c); err != nil {
+		t.Fatalf("redemption: %v", err)
 	}
 }
 
@@ -113,8 +113,8 @@ func TestRedeemExpiry(t *testing.T) {
 			e := newEnv(t, nil, nil)
 			token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
 			e.clock.Advance(tt.after)
-			if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != tt.want {
-				t.Errorf("RedeemOTP %v after sending: got %s, want %s", tt.after, got, tt.want)
+			if got := outcome(e.redeem(check(token, code))); got != tt.want {
+				t.Errorf("redemption %v after sending: got %s, want %s", tt.after, got, tt.want)
 			}
 		})
 	}
@@ -124,8 +124,8 @@ func TestRedeemTTLConfigured(t *testing.T) {
 	e := newEnv(t, nil, func(c *Config) { c.TTL = time.Minute })
 	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
 	e.clock.Advance(time.Minute)
-	if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad token" {
-		t.Errorf("RedeemOTP at a 1m TTL: got %s, want bad token", got)
+	if got := outcome(e.redeem(check(token, code))); got != "bad token" {
+		t.Errorf("redemption at a 1m TTL: got %s, want bad token", got)
 	}
 }
 
@@ -138,11 +138,11 @@ func TestRedeemDeadAfterMaxAttempts(t *testing.T) {
 			}
 			token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
 			for i := 1; i <= max; i++ {
-				if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, wrongCode(code)))); got != "bad code" {
+				if got := outcome(e.redeem(check(token, wrongCode(code)))); got != "bad code" {
 					t.Fatalf("wrong code #%d: got %s, want bad code", i, got)
 				}
 			}
-			if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad token" {
+			if got := outcome(e.redeem(check(token, code))); got != "bad token" {
 				t.Errorf("right code after %d wrong ones: got %s, want bad token", max, got)
 			}
 		})
@@ -153,11 +153,11 @@ func TestRedeemRightCodeOnLastAttempt(t *testing.T) {
 	e := newEnv(t, nil, nil)
 	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
 	for i := 1; i < DefaultMaxAttempts; i++ {
-		if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, wrongCode(code)))); got != "bad code" {
+		if got := outcome(e.redeem(check(token, wrongCode(code)))); got != "bad code" {
 			t.Fatalf("wrong code #%d: got %s", i, got)
 		}
 	}
-	if err := e.svc.RedeemOTP(context.Background(), check(token, code)); err != nil {
+	if err := e.redeem(check(token, code)); err != nil {
 		t.Errorf("right code on attempt %d: %v", DefaultMaxAttempts, err)
 	}
 }
@@ -174,7 +174,7 @@ func redeemConcurrently(svcs []*Service, n int, c func(i int) userinfo.OTPCheck)
 	for i := range n {
 		wg.Go(func() {
 			<-start
-			err := svcs[i%len(svcs)].RedeemOTP(context.Background(), c(i))
+			err := redeemOTP(svcs[i%len(svcs)], c(i))
 			mu.Lock()
 			got[outcome(err)]++
 			mu.Unlock()
@@ -205,8 +205,8 @@ func TestRedeemConcurrentlyOnceAcrossReplicas(t *testing.T) {
 	}
 	// A code issued by one replica is good on the other.
 	token, code = a.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
-	if err := b.svc.RedeemOTP(context.Background(), check(token, code)); err != nil {
-		t.Errorf("RedeemOTP on the other replica: %v", err)
+	if err := b.redeem(check(token, code)); err != nil {
+		t.Errorf("redemption on the other replica: %v", err)
 	}
 }
 
@@ -216,8 +216,8 @@ func TestRedeemReplicaWithOtherKeyFails(t *testing.T) {
 	other := []byte(strings.Repeat("k", MinKeyLen))
 	b := newEnv(t, store, func(c *Config) { c.Key = other; c.Now = a.clock.Now })
 	token, code := a.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
-	if got := outcome(b.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad code" {
-		t.Errorf("RedeemOTP under another key: got %s, want bad code", got)
+	if got := outcome(b.redeem(check(token, code))); got != "bad code" {
+		t.Errorf("redemption under another key: got %s, want bad code", got)
 	}
 }
 
@@ -258,7 +258,7 @@ func TestConcurrentWrongGuessesBounded(t *testing.T) {
 	if n := store.compares.Load(); n > DefaultMaxAttempts {
 		t.Errorf("%d guesses were within the attempt limit, want at most %d", n, DefaultMaxAttempts)
 	}
-	if got := outcome(e.svc.RedeemOTP(context.Background(), check(token, code))); got != "bad token" {
+	if got := outcome(e.redeem(check(token, code))); got != "bad token" {
 		t.Errorf("right code after the guesses: got %s, want bad token", got)
 	}
 }
@@ -284,9 +284,9 @@ func TestStoreFailure(t *testing.T) {
 	if !errors.Is(err, boom) || errors.As(err, &ue) {
 		t.Errorf("Send on a failing store: got %v, want the store error, not an *Error", err)
 	}
-	err = e.svc.RedeemOTP(context.Background(), check("v1.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
+	err = e.redeem(check("v1.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
 	if !errors.Is(err, boom) || errors.Is(err, userinfo.ErrBadOTPToken) || errors.Is(err, userinfo.ErrBadOTP) {
-		t.Errorf("RedeemOTP on a failing store: got %v, want the store error", err)
+		t.Errorf("redemption on a failing store: got %v, want the store error", err)
 	}
 	if !strings.Contains(e.logs.String(), "store failed") {
 		t.Errorf("store failures were not logged:\n%s", e.logs.String())
@@ -394,11 +394,8 @@ func TestNotify(t *testing.T) {
 	}
 }
 
-// The handler's registry is what Config.Addresses takes.
-var _ AddressChecker = (*userinfo.Registry)(nil)
-
 func TestSendWithRegistry(t *testing.T) {
-	reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, nil)
+	reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{Phone: userinfo.PhoneE164})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,13 +405,13 @@ func TestSendWithRegistry(t *testing.T) {
 		wantBody   string
 	}{
 		{"good email", `{"usage":"update_userinfo","email":"a@x.test"}`, 200, ""},
-		{"good phone", `{"usage":"update_userinfo","phone_number":"13612345678"}`, 200, ""},
+		{"good phone", `{"usage":"update_userinfo","phone_number":"+8613612345678"}`, 200, ""},
 		{"bad email", `{"usage":"update_userinfo","email":"a@"}`, 400, errBody("malformed_email", "")},
-		{"bad phone", `{"usage":"update_userinfo","phone_number":"+8613612345678"}`, 400, errBody("malformed_phone_number", "")},
+		{"phone the registry refuses", `{"usage":"update_userinfo","phone_number":"13612345678"}`, 400, errBody("malformed_phone_number", "")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e := newEnv(t, nil, func(c *Config) { c.Addresses = reg })
+			e := newEnv(t, nil, func(c *Config) { c.Registry = reg })
 			w := e.post(t, "u1", jsonType, tt.body)
 			if w.Code != tt.wantStatus || (tt.wantBody != "" && w.Body.String() != tt.wantBody) {
 				t.Errorf("got %d %s, want %d %s", w.Code, w.Body, tt.wantStatus, tt.wantBody)
@@ -430,10 +427,10 @@ func TestLogs(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t, nil, func(c *Config) { c.TargetLimit = 2 })
 	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
-	e.svc.RedeemOTP(ctx, userinfo.OTPCheck{Subject: "u2", Channel: userinfo.ChannelEmail, Target: "a@x.test",
+	e.redeem(userinfo.OTPCheck{Subject: "u2", Channel: userinfo.ChannelEmail, Target: "a@x.test",
 		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: code})
 	for range DefaultMaxAttempts {
-		e.svc.RedeemOTP(ctx, check(token, wrongCode(code)))
+		e.redeem(check(token, wrongCode(code)))
 	}
 	e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
 	e.svc.Send(ctx, "u1", userinfo.ChannelEmail, "a@x.test", userinfo.PurposeUpdateUserinfo) // throttled

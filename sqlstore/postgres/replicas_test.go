@@ -43,13 +43,13 @@ func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key) []*repli
 	var rs []*replica
 	for range n {
 		r := &replica{store: open(t, dsn), sender: &otp.RecordingSender{}}
-		reg, err := userinfo.NewRegistry(userinfo.PhoneMainlandChina, nil)
+		reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Many users ask for codes for one address here: lift the
 		// per-address limit.
-		r.otp, err = otp.New(otp.Config{Store: r.store.OTP(), Sender: r.sender, Addresses: reg, Key: otpKey, TargetLimit: 100})
+		r.otp, err = otp.New(otp.Config{Store: r.store.OTP(), Sender: r.sender, Registry: reg, Key: otpKey, TargetLimit: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
