@@ -144,7 +144,7 @@ func mustRegistry(t testing.TB, cfg RegistryConfig) *Registry {
 	}
 	return r
 }
-func ptr[T any](v T) *T         { return &v }
+func ptr[T any](v T) *T { return &v }
 
 type harness struct {
 	h     *Handler
@@ -169,10 +169,10 @@ func newHarness(t testing.TB, edit ...func(*Config)) *harness {
 		"name": "One", "nickname": "uno", "zoneinfo": "Asia/Shanghai", "locale": "zh-CN", "vip_level": json.Number("3")})
 	mustPut("u2", map[string]any{"email": "Two@Example.com", "phone_number": "13987654321", "nickname": "dos"})
 	cfg := Config{
-		Tokens:     TokenVerifierFunc(testVerifier),
-		Store:      hs.store,
-		OTP:        hs.otp,
-		Registry:   mustRegistry(t, RegistryConfig{Attributes: testAttributes}),
+		Tokens:   TokenVerifierFunc(testVerifier),
+		Store:    hs.store,
+		OTP:      hs.otp,
+		Registry: mustRegistry(t, RegistryConfig{Attributes: testAttributes}),
 		Policy: PerClient(map[string]ClientClaims{
 			"readonly-app": {Read: []string{"nickname"}},
 		}, AllClaims),
