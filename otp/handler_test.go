@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -342,4 +344,38 @@ func FuzzSendBody(f *testing.F) {
 			t.Fatalf("body %q: status %d %s", body, w.Code, w.Body)
 		}
 	})
+}
+
+// A Sender that panics with the code in its message: the client gets a JSON
+// 500, and neither the service's log nor http.Server's holds the code.
+func TestSendHandlerSenderPanics(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	var sent Message
+	e.svc.cfg.Sender = SenderFunc(func(_ context.Context, m Message) error {
+		sent = m
+		panic("gateway rejected code " + m.Code)
+	})
+	var serverLog strings.Builder
+	srv := httptest.NewUnstartedServer(testAuthenticator.Middleware(e.svc.SendHandler()))
+	srv.Config.ErrorLog = log.New(&serverLog, "", 0)
+	srv.Start()
+	defer srv.Close()
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{"usage":"update_userinfo","email":"a@x.test"}`))
+	req.Header.Set("Authorization", "Bearer tok-u1")
+	req.Header.Set("Content-Type", jsonType)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 500 || string(body) != errBody("server_error", "The server encountered an unexpected condition.") {
+		t.Errorf("got %d %s, want 500 server_error", resp.StatusCode, body)
+	}
+	if sent.Code == "" {
+		t.Fatal("the sender was not called")
+	}
+	if strings.Contains(serverLog.String(), sent.Code) || strings.Contains(e.logs.String(), sent.Code) {
+		t.Errorf("a log holds the code:\nserver: %s\nservice: %s", serverLog.String(), e.logs.String())
+	}
 }
