@@ -37,7 +37,9 @@ type MakeStore func(t testing.TB) Store
 // of [userinfo.UserStore]: reads, updates, versions, conditional updates,
 // the uniqueness of email addresses (ignoring case) and phone numbers under
 // concurrent writers, atomicity when an update fails, removal, value round
-// trips, aliasing and contexts. Each check is a subtest on a fresh store;
+// trips, aliasing and contexts, and, for a [userinfo.RedeemingStore], that
+// codes are spent exactly with the writes that succeed. Each check is a
+// subtest on a fresh store;
 // failures are reported through t.
 //
 // Typical usage inside a test:
@@ -79,6 +81,7 @@ var userChecks = []check[Store]{
 	{"Aliasing", checkAliasing},
 	{"ContextCanceled", checkContextCanceled},
 	{"ConcurrentUse", checkConcurrentUse},
+	{"Redemptions", checkRedemptions},
 }
 
 func testUserStore(t tester, newStore MakeStore, names ...string) {
