@@ -2,7 +2,7 @@
 // standard claims of OpenID Connect Core 1.0 §5.1, the one-time-password
 // fields of the request, and a server's custom attributes. From them it
 // generates one JSON Schema (draft 2020-12) of a PATCH body, compiles it once
-// with github.com/santhosh-tekuri/jsonschema/v5, and validates request values
+// with github.com/santhosh-tekuri/jsonschema/v6, and validates request values
 // with it and with the Go checks that JSON Schema cannot express (an IANA
 // time zone, a BCP 47 language tag, a calendar date, an absolute http(s) URL).
 //

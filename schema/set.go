@@ -5,11 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Errors of [Set.Validate], each wrapped in an [*AttributeError] that names
@@ -186,28 +185,36 @@ func (s *Set) document() *Node {
 // from it.
 const schemaURL = "urn:ciamkit:userinfo:patch"
 
-// compile compiles doc with format assertion on, the email format bound to
-// the same rule as the email claim, and external loading off. The compiler is
-// local: no global of the jsonschema package is changed.
+// compile compiles doc as draft 2020-12 with format assertion on, the email
+// format bound to the same rule as the email claim, and external loading off.
+// The compiler is local: no global of the jsonschema package is changed.
 func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 	defer func() {
-		// jsonschema panics on a few malformed inputs (regexp.MustCompile);
-		// the patterns were checked, but a panic must never escape.
+		// The patterns were checked and jsonschema/v6 reports a bad one
+		// as an error, but a panic of the library must never escape.
 		if p := recover(); p != nil {
 			sch, err = nil, fmt.Errorf("schema: compiling the schema: %v", p)
 		}
 	}()
+	// UnmarshalJSON keeps numbers as json.Number: the bounds and enum
+	// values stay exact.
+	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
+	}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
-	c.LoadURL = func(u string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("schema: no external schema may be loaded (%s)", u)
-	}
-	c.Formats["email"] = func(v any) bool {
-		s, ok := v.(string)
-		return !ok || isEmail(s)
-	}
-	if err := c.AddResource(schemaURL, bytes.NewReader(doc)); err != nil {
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	// The default loader reads file URLs; the metaschemas are built in and
+	// nothing else may be loaded.
+	c.UseLoader(noLoader{})
+	c.RegisterFormat(&jsonschema.Format{Name: "email", Validate: func(v any) error {
+		if s, ok := v.(string); ok && !isEmail(s) {
+			return errors.New("not an email address")
+		}
+		return nil
+	}})
+	if err := c.AddResource(schemaURL, parsed); err != nil {
 		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
 	}
 	sch, err = c.Compile(schemaURL)
@@ -215,6 +222,13 @@ func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
 	}
 	return sch, nil
+}
+
+// noLoader refuses to load any schema.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema: no external schema may be loaded (%s)", url)
 }
 
 // JSON returns the generated JSON Schema (draft 2020-12) of a PATCH body,
@@ -370,9 +384,10 @@ func (s *Set) value(e *entry, v any) (any, bool) {
 	return out, true
 }
 
-// valid reports whether v, a normalised value, is valid by sch. jsonschema/v5
-// panics on a few raw values (a json.Number that math/big cannot parse);
-// normalised values never reach them, and a panic is still a refusal here,
+// valid reports whether v, a normalised value, is valid by sch. jsonschema/v6
+// panics on a few raw values (a json.Number that math/big cannot parse, such
+// as 0e99999999999999999999, checked against a minimum or maximum);
+// normalised values never reach it, and a panic is still a refusal here,
 // never a crash.
 func valid(sch *jsonschema.Schema, v any) (ok bool) {
 	defer func() {
