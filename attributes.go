@@ -126,9 +126,8 @@ func (r *Registry) writable(name string) bool { return r.set.Writable(name) }
 //
 // The error is an *Error: malformed_phone_number, else malformed_email, else
 // illegal_parameter_value naming the first offending attribute in sorted
-// order (the value is never echoed). Defensively, an unknown or read-only key
-// is answered as checks 1 and 2 answer it, and a null email or phone_number
-// as check 3 does.
+// order (the value is never echoed). Checks 1 to 3 are the handler's and are
+// not repeated: a body that did not pass them gets an unspecified answer.
 func (r *Registry) validate(body map[string]any) (map[string]any, error) {
 	out, err := r.set.Validate(body)
 	if err == nil {
@@ -139,10 +138,6 @@ func (r *Registry) validate(body map[string]any) (map[string]any, error) {
 		return nil, errServer(err)
 	}
 	switch {
-	case errors.Is(ae.Err, schema.ErrUnknown):
-		return nil, errInvalidRequest(descUnknownAttributes)
-	case errors.Is(ae.Err, schema.ErrNotWritable):
-		return nil, errInvalidRequest(descUnsupportedAttributes)
 	case errors.Is(ae.Err, schema.ErrMalformedPhoneNumber):
 		return nil, errBadRequest(CodeMalformedPhoneNumber, "")
 	case errors.Is(ae.Err, schema.ErrMalformedEmail):

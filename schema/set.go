@@ -14,11 +14,6 @@ import (
 // Errors of [Set.Validate], each wrapped in an [*AttributeError] that names
 // the attribute.
 var (
-	// ErrUnknown: the name is neither a standard claim, a custom attribute
-	// nor an OTP field.
-	ErrUnknown = errors.New("unknown attribute")
-	// ErrNotWritable: the attribute is read-only.
-	ErrNotWritable = errors.New("attribute not writable")
 	// ErrMalformedPhoneNumber: phone_number breaks the phone rule.
 	ErrMalformedPhoneNumber = errors.New("malformed phone number")
 	// ErrMalformedEmail: email is not an email address.
@@ -263,36 +258,25 @@ func (s *Set) CheckPhoneNumber(number string) bool {
 	return !hasControl(number, false) && valid(s.phone, number)
 }
 
-// Validate checks a PATCH body decoded with json.Decoder.UseNumber (values
-// string, bool, json.Number, nil, map[string]any, []any) and returns it
-// normalised: integers and numbers in canonical form, the address copied.
-// nil values (null: remove the attribute) are kept.
+// Validate performs checks 4 and 5 of the contract on body, a PATCH body
+// decoded with json.Decoder.UseNumber (values string, bool, json.Number, nil,
+// map[string]any, []any), and returns it normalised: integers and numbers in
+// canonical form, the address copied. nil values (null: remove the attribute)
+// are kept.
 //
-// The first failure answers, as an [*AttributeError]: an unknown name
-// (ErrUnknown), then a read-only one (ErrNotWritable), then null for email
-// or phone_number (ErrInvalidValue), all in sorted order; then a phone_number
-// that breaks the phone rule (ErrMalformedPhoneNumber); then an invalid email
+// body must have passed checks 1 to 3, which are the caller's: every key is
+// [Set.Known] and [Set.Writable], and email and phone_number are not null.
+// Validate does not check them again; for a key that breaks them it returns
+// some error, unspecified, and never panics.
+//
+// The first failure answers, as an [*AttributeError]: a phone_number that
+// breaks the phone rule (ErrMalformedPhoneNumber); then an invalid email
 // (ErrMalformedEmail); then the first attribute, in sorted order, whose value
 // breaks its rule (ErrInvalidValue). Whether the OTP fields come in pairs
 // with email and phone_number is not checked here: it depends on the user's
 // current values.
 func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 	keys := slices.Sorted(maps.Keys(body))
-	for _, k := range keys {
-		if !s.Known(k) {
-			return nil, &AttributeError{Name: k, Err: ErrUnknown}
-		}
-	}
-	for _, k := range keys {
-		if !s.Writable(k) {
-			return nil, &AttributeError{Name: k, Err: ErrNotWritable}
-		}
-	}
-	for _, k := range []string{"email", "phone_number"} {
-		if v, ok := body[k]; ok && v == nil {
-			return nil, &AttributeError{Name: k, Err: ErrInvalidValue}
-		}
-	}
 	if v, ok := body["phone_number"]; ok {
 		if n, ok := v.(string); !ok || !s.CheckPhoneNumber(n) {
 			return nil, &AttributeError{Name: "phone_number", Err: ErrMalformedPhoneNumber}
@@ -323,6 +307,11 @@ func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 
 // value normalises and checks one value of e.
 func (s *Set) value(e *entry, v any) (any, bool) {
+	if e == nil || e.sch == nil {
+		// An unknown or read-only name, which checks 1 and 2 refuse
+		// before Validate: no value has a rule to pass.
+		return nil, false
+	}
 	if v == nil {
 		return nil, e.nullable
 	}
