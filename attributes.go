@@ -32,7 +32,16 @@ const (
 // case, trailing data and files over [schema.MaxRegistrySize] are errors. See
 // [schema.Parse].
 func ParseAttributes(r io.Reader) ([]Attribute, error) {
-	return schema.Parse(r)
+	attrs, err := schema.Parse(r)
+	if err != nil {
+		return nil, err
+	}
+	// schema.Parse does not know the names of the OTP fields, which are
+	// ours (otpChannels); the registry checks the attributes against them.
+	if _, err := NewRegistry(PhoneMainlandChina, attrs); err != nil {
+		return nil, err
+	}
+	return attrs, nil
 }
 
 // Registry is the set of attributes a user has: the standard claims of OpenID
@@ -72,11 +81,21 @@ func NewRegistry(phone PhoneRule, custom []Attribute) (*Registry, error) {
 	default:
 		return nil, fmt.Errorf("userinfo: unknown phone rule %d", phone)
 	}
-	set, err := schema.New(schema.Options{PhonePattern: pattern, Custom: custom})
+	set, err := schema.New(schema.Options{PhonePattern: pattern, OTPFields: otpSchemaFields(), Custom: custom})
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: attribute registry: %w", err)
 	}
 	return &Registry{set: set}, nil
+}
+
+// otpSchemaFields returns the OTP fields of the request for the schema, from
+// otpChannels, their one table.
+func otpSchemaFields() []schema.OTPField {
+	fields := make([]schema.OTPField, 0, len(otpChannels))
+	for _, c := range otpChannels {
+		fields = append(fields, schema.OTPField{Attribute: c.attr, Token: c.token, Code: c.code})
+	}
+	return fields
 }
 
 // Schema returns the generated JSON Schema (draft 2020-12) of a PATCH body:

@@ -83,6 +83,8 @@ func TestParseAttributesContractFile(t *testing.T) {
 		`{"attributes": [{"Name": "x", "type": "string"}]}`,
 		`{"attributes": []} {}`,
 		`{"attributes": [{"name": "x", "type": "string", "pattern": "(["}]}`,
+		`{"attributes": [{"name": "email_otp", "type": "string"}]}`,
+		`{"attributes": [{"name": "Phone_Number_OTP_Token", "type": "string"}]}`,
 	} {
 		if _, err := ParseAttributes(strings.NewReader(bad)); err == nil {
 			t.Errorf("ParseAttributes(%s) succeeded", bad)
@@ -296,7 +298,7 @@ func TestRegistrySchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := schema.New(schema.Options{PhonePattern: schema.PhoneMainlandChina, Custom: attrs})
+	set, err := schema.New(schema.Options{PhonePattern: schema.PhoneMainlandChina, OTPFields: otpSchemaFields(), Custom: attrs})
 	if err != nil {
 		t.Fatal(err)
 	}

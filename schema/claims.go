@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -23,14 +24,6 @@ const (
 	PhoneE164 = `^\+[1-9][0-9]{6,14}$`
 )
 
-// Names of the OTP fields of a PATCH body.
-const (
-	EmailOTPToken       = "email_otp_token"
-	EmailOTP            = "email_otp"
-	PhoneNumberOTPToken = "phone_number_otp_token"
-	PhoneNumberOTP      = "phone_number_otp"
-)
-
 // Lengths, in characters, of the standard claims.
 const (
 	maxText      = 256  // names, nickname, gender, address lines
@@ -47,13 +40,21 @@ const (
 // Read-only standard claims.
 var readOnlyClaims = []string{"email_verified", "phone_number_verified", "sub", "updated_at"}
 
-// reservedNames are the names a custom attribute may not take: every standard
-// claim (OpenID Connect Core 1.0 §5.1) and the OTP fields.
-var reservedNames = []string{
-	"address", "birthdate", "email", EmailOTP, EmailOTPToken, "email_verified", "family_name", "gender",
-	"given_name", "locale", "middle_name", "name", "nickname", "phone_number", PhoneNumberOTP,
-	PhoneNumberOTPToken, "phone_number_verified", "picture", "preferred_username", "profile", "sub",
-	"updated_at", "website", "zoneinfo",
+// standardClaims are the standard claims (OpenID Connect Core 1.0 §5.1). A
+// custom attribute may not take their names, nor those of the OTP fields
+// ([Options.OTPFields]).
+var standardClaims = []string{
+	"address", "birthdate", "email", "email_verified", "family_name", "gender", "given_name", "locale",
+	"middle_name", "name", "nickname", "phone_number", "phone_number_verified", "picture",
+	"preferred_username", "profile", "sub", "updated_at", "website", "zoneinfo",
+}
+
+// otpClaims are the standard claims that change only with a one-time code,
+// each with its description (completed with the names of its OTP fields)
+// and the medium that the code is sent by, for the OTP fields' descriptions.
+var otpClaims = map[string]struct{ desc, medium string }{
+	"email":        {"Email address. Changing it requires %s and %s; it cannot be removed.", "email"},
+	"phone_number": {"Mobile number. Changing it requires %s and %s; it cannot be removed.", "SMS"},
 }
 
 // refinableClaims are the standard string claims that a registry may
@@ -74,9 +75,10 @@ var addressMembers = map[string]bool{
 	"country": false,
 }
 
-// standardNodes returns the JSON Schemas of the writable standard claims and
-// the OTP fields, with their Go-side checks.
-func standardEntries(phonePattern string) map[string]*entry {
+// standardEntries returns the JSON Schemas of the writable standard claims
+// and the OTP fields, with their Go-side checks. otp must have passed
+// checkOTPFields.
+func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
 	text := func(desc string) *entry {
 		return &entry{typ: "string", nullable: true, node: &Node{
 			Description: desc, Type: nullable("string", true), Pattern: textPattern, MaxLength: ptr(maxText),
@@ -87,7 +89,7 @@ func standardEntries(phonePattern string) map[string]*entry {
 			Description: desc, Type: nullable("string", true), Format: "uri", MaxLength: ptr(maxURL),
 		}}
 	}
-	otp := func(desc string) *entry {
+	otpEntry := func(desc string) *entry {
 		return &entry{typ: "string", kind: otpField, node: &Node{
 			Description: desc, Type: "string", MinLength: ptr(1), MaxLength: ptr(maxOTP), WriteOnly: true,
 		}}
@@ -137,21 +139,21 @@ func standardEntries(phonePattern string) map[string]*entry {
 			MaxLength:   ptr(maxLocale),
 		}},
 		"email": {typ: "string", check: isEmail, node: &Node{
-			Description: "Email address. Changing it requires email_otp_token and email_otp; it cannot be removed.",
-			Type:        "string",
-			Format:      "email",
-			MaxLength:   ptr(maxEmail),
+			Type:      "string",
+			Format:    "email",
+			MaxLength: ptr(maxEmail),
 		}},
 		"phone_number": {typ: "string", node: &Node{
-			Description: "Mobile number. Changing it requires phone_number_otp_token and phone_number_otp; it cannot be removed.",
-			Type:        "string",
-			Pattern:     phonePattern,
+			Type:    "string",
+			Pattern: phonePattern,
 		}},
-		"address":           {typ: "object", nullable: true, node: addr},
-		EmailOTPToken:       otp("The otp_token returned when the email verification code was sent."),
-		EmailOTP:            otp("The verification code received by email."),
-		PhoneNumberOTPToken: otp("The otp_token returned when the SMS verification code was sent."),
-		PhoneNumberOTP:      otp("The verification code received by SMS."),
+		"address": {typ: "object", nullable: true, node: addr},
+	}
+	for _, f := range otp {
+		c := otpClaims[f.Attribute]
+		entries[f.Attribute].node.Description = fmt.Sprintf(c.desc, f.Token, f.Code)
+		entries[f.Token] = otpEntry(fmt.Sprintf("The otp_token returned when the %s verification code was sent.", c.medium))
+		entries[f.Code] = otpEntry(fmt.Sprintf("The verification code received by %s.", c.medium))
 	}
 	for _, e := range entries {
 		if e.kind == 0 {

@@ -130,7 +130,7 @@ func TestCompareExact(t *testing.T) {
 
 // Bounds hold for the literal sent, not only for its nearest double.
 func TestBoundsAreExact(t *testing.T) {
-	s, err := New(Options{Custom: []Attribute{{Name: "score", Type: "number", Minimum: jn("-1.5"), Maximum: jn("1e300")}}})
+	s, err := newSet(Options{Custom: []Attribute{{Name: "score", Type: "number", Minimum: jn("-1.5"), Maximum: jn("1e300")}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,8 +65,22 @@ type Options struct {
 	// PhonePattern is the anchored regular expression that phone_number
 	// must match. Default: [PhoneMainlandChina].
 	PhonePattern string
+	// OTPFields names the OTP fields of a PATCH body: exactly one entry for
+	// email and one for phone_number, the claims that change only with a
+	// one-time code. Required. The Set knows these names, lists them in the
+	// schema with a dependentRequired that ties each to its claim, and
+	// refuses custom attributes that take them.
+	OTPFields []OTPField
 	// Custom lists the custom attributes.
 	Custom []Attribute
+}
+
+// OTPField names the request fields of the one-time code that confirms a new
+// value of the claim Attribute: Token, the otp_token returned when the code
+// was sent, and Code, the code itself. Token and Code follow the rule of
+// [Attribute.Name].
+type OTPField struct {
+	Attribute, Token, Code string
 }
 
 // Set is a compiled set of attributes: the standard claims, the OTP fields
@@ -80,9 +94,10 @@ type Set struct {
 	doc     []byte
 }
 
-// New returns the Set of the standard claims and opts.Custom. It checks the
-// custom attributes as [Parse] does, generates the JSON Schema and compiles it
-// once; a bad registry is an error here, never a failure on a request.
+// New returns the Set of the standard claims, opts.OTPFields and
+// opts.Custom. It checks the OTP fields, and the custom attributes as [Parse]
+// does and against the OTP fields; it generates the JSON Schema and compiles
+// it once. A bad registry is an error here, never a failure on a request.
 func New(opts Options) (*Set, error) {
 	phone := opts.PhonePattern
 	if phone == "" {
@@ -92,10 +107,13 @@ func New(opts Options) (*Set, error) {
 		return nil, fmt.Errorf("schema: phone rule: %w", err)
 	}
 	phone = Anchor(phone)
-	if err := checkCustom(opts.Custom); err != nil {
+	if err := checkOTPFields(opts.OTPFields); err != nil {
 		return nil, err
 	}
-	entries := standardEntries(phone)
+	if err := checkCustom(opts.Custom, opts.OTPFields); err != nil {
+		return nil, err
+	}
+	entries := standardEntries(phone, opts.OTPFields)
 	for _, a := range opts.Custom {
 		n, err := a.node()
 		if err != nil {
@@ -126,7 +144,7 @@ func New(opts Options) (*Set, error) {
 	}
 	slices.Sort(s.names)
 
-	doc := s.document()
+	doc := s.document(opts.OTPFields)
 	var err error
 	if s.doc, err = json.MarshalIndent(doc, "", "  "); err != nil {
 		return nil, fmt.Errorf("schema: generating the schema: %w", err)
@@ -147,8 +165,9 @@ func New(opts Options) (*Set, error) {
 	return s, nil
 }
 
-// document builds the JSON Schema of a PATCH body.
-func (s *Set) document() *Node {
+// document builds the JSON Schema of a PATCH body; otp ties each OTP field
+// to its claim.
+func (s *Set) document(otp []OTPField) *Node {
 	doc := &Node{
 		Schema: Draft,
 		Title:  "PATCH /userinfo request body",
@@ -159,14 +178,12 @@ func (s *Set) document() *Node {
 		Type:                 "object",
 		Properties:           map[string]*Node{},
 		AdditionalProperties: ptr(false),
-		DependentRequired: map[string][]string{
-			"email":             {EmailOTPToken, EmailOTP},
-			EmailOTPToken:       {"email", EmailOTP},
-			EmailOTP:            {"email", EmailOTPToken},
-			"phone_number":      {PhoneNumberOTPToken, PhoneNumberOTP},
-			PhoneNumberOTPToken: {"phone_number", PhoneNumberOTP},
-			PhoneNumberOTP:      {"phone_number", PhoneNumberOTPToken},
-		},
+		DependentRequired:    map[string][]string{},
+	}
+	for _, f := range otp {
+		doc.DependentRequired[f.Attribute] = []string{f.Token, f.Code}
+		doc.DependentRequired[f.Token] = []string{f.Attribute, f.Code}
+		doc.DependentRequired[f.Code] = []string{f.Attribute, f.Token}
 	}
 	for name, e := range s.entries {
 		if e.node != nil {

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -32,9 +33,25 @@ func testAttributes(t testing.TB) []Attribute {
 	return attrs
 }
 
+// testOTPFields is the root package's table of OTP fields (otpChannels in
+// handler.go).
+var testOTPFields = []OTPField{
+	{Attribute: "email", Token: "email_otp_token", Code: "email_otp"},
+	{Attribute: "phone_number", Token: "phone_number_otp_token", Code: "phone_number_otp"},
+}
+
+// newSet calls New with the OTP fields of testOTPFields unless opts names
+// others.
+func newSet(opts Options) (*Set, error) {
+	if opts.OTPFields == nil {
+		opts.OTPFields = testOTPFields
+	}
+	return New(opts)
+}
+
 func testSet(t testing.TB, phone string) *Set {
 	t.Helper()
-	s, err := New(Options{PhonePattern: phone, Custom: testAttributes(t)})
+	s, err := newSet(Options{PhonePattern: phone, Custom: testAttributes(t)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -105,7 +122,7 @@ func TestSchemaShape(t *testing.T) {
 			t.Errorf("read-only %q is a property of the PATCH schema", name)
 		}
 	}
-	for _, name := range []string{"nickname", "address", "email", "phone_number", EmailOTP, EmailOTPToken, PhoneNumberOTP, PhoneNumberOTPToken, "employee_id", "newsletter"} {
+	for _, name := range []string{"nickname", "address", "email", "phone_number", "email_otp", "email_otp_token", "phone_number_otp", "phone_number_otp_token", "employee_id", "newsletter"} {
 		if _, ok := doc.Properties[name]; !ok {
 			t.Errorf("%q is missing from the PATCH schema", name)
 		}
@@ -136,10 +153,10 @@ func TestSetNamesKnownWritable(t *testing.T) {
 		{"email", true, true, true},
 		{"phone_number", true, true, true},
 		{"employee_id", true, true, true},
-		{EmailOTP, true, true, false},
-		{EmailOTPToken, true, true, false},
-		{PhoneNumberOTP, true, true, false},
-		{PhoneNumberOTPToken, true, true, false},
+		{"email_otp", true, true, false},
+		{"email_otp_token", true, true, false},
+		{"phone_number_otp", true, true, false},
+		{"phone_number_otp_token", true, true, false},
 		{"hone_number_otp_token", false, false, false},
 		{"EMAIL", false, false, false},
 		{"ſub", false, false, false},
@@ -430,7 +447,7 @@ func TestSetValidateAgreesWithSchema(t *testing.T) {
 // withOTPFields adds the OTP fields that a body with email or phone_number
 // needs, and the address that OTP fields need.
 func withOTPFields(body map[string]any) {
-	for _, c := range [][3]string{{"email", EmailOTPToken, EmailOTP}, {"phone_number", PhoneNumberOTPToken, PhoneNumberOTP}} {
+	for _, c := range [][3]string{{"email", "email_otp_token", "email_otp"}, {"phone_number", "phone_number_otp_token", "phone_number_otp"}} {
 		_, a := body[c[0]]
 		_, tok := body[c[1]]
 		_, code := body[c[2]]
@@ -507,20 +524,20 @@ func TestSetPhoneRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.rule+" "+tt.number, func(t *testing.T) {
-			s, err := New(Options{PhonePattern: tt.rule})
+			s, err := newSet(Options{PhonePattern: tt.rule})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := s.CheckPhoneNumber(tt.number); got != tt.ok {
 				t.Errorf("CheckPhoneNumber(%q) = %v, want %v", tt.number, got, tt.ok)
 			}
-			_, err = s.Validate(map[string]any{"phone_number": tt.number, PhoneNumberOTPToken: "t", PhoneNumberOTP: "c"})
+			_, err = s.Validate(map[string]any{"phone_number": tt.number, "phone_number_otp_token": "t", "phone_number_otp": "c"})
 			if tt.ok != (err == nil) || err != nil && !errors.Is(err, ErrMalformedPhoneNumber) {
 				t.Errorf("Validate(phone_number %q) = %v", tt.number, err)
 			}
 		})
 	}
-	if _, err := New(Options{PhonePattern: "("}); err == nil {
+	if _, err := newSet(Options{PhonePattern: "("}); err == nil {
 		t.Error("New accepted a phone pattern that does not compile")
 	}
 }
@@ -573,7 +590,7 @@ const typicalBody = `{"name":"张三","nickname":"zs","zoneinfo":"Asia/Shanghai"
 // does with birthdate; "mutable": false makes the claim read-only.
 func TestRefineStandardClaim(t *testing.T) {
 	short := 3
-	s, err := New(Options{Custom: []Attribute{
+	s, err := newSet(Options{Custom: []Attribute{
 		{Name: "birthdate", Type: "string", Format: "date"},
 		{Name: "nickname", Type: "string", MaxLength: &short},
 		{Name: "gender", Type: "string", Mutable: new(bool)},
@@ -619,5 +636,83 @@ func TestRefineStandardClaim(t *testing.T) {
 	}
 	if _, ok := props["gender"]; ok {
 		t.Errorf("read-only gender is in the schema")
+	}
+}
+
+// TestNewOTPFields: the OTP fields come from Options, checked: one entry for
+// email and one for phone_number, with valid names that clash with nothing.
+func TestNewOTPFields(t *testing.T) {
+	email := OTPField{Attribute: "email", Token: "email_otp_token", Code: "email_otp"}
+	phone := OTPField{Attribute: "phone_number", Token: "phone_number_otp_token", Code: "phone_number_otp"}
+	bad := []struct {
+		name   string
+		fields []OTPField
+		custom []Attribute
+	}{
+		{"none", []OTPField{}, nil},
+		{"no phone_number", []OTPField{email}, nil},
+		{"no email", []OTPField{phone}, nil},
+		{"email twice", []OTPField{email, phone, {Attribute: "email", Token: "t", Code: "c"}}, nil},
+		{"another claim", []OTPField{email, phone, {Attribute: "nickname", Token: "t", Code: "c"}}, nil},
+		{"empty token", []OTPField{email, {Attribute: "phone_number", Code: "phone_number_otp"}}, nil},
+		{"bad name", []OTPField{email, {Attribute: "phone_number", Token: "phone token", Code: "phone_number_otp"}}, nil},
+		{"token equals code", []OTPField{email, {Attribute: "phone_number", Token: "otp", Code: "otp"}}, nil},
+		{"same field for two claims", []OTPField{email, {Attribute: "phone_number", Token: "email_otp_token", Code: "phone_number_otp"}}, nil},
+		{"field in another case", []OTPField{email, {Attribute: "phone_number", Token: "EMAIL_OTP", Code: "phone_number_otp"}}, nil},
+		{"standard claim", []OTPField{email, {Attribute: "phone_number", Token: "nickname", Code: "phone_number_otp"}}, nil},
+		{"custom attribute takes a field", []OTPField{email, phone}, []Attribute{{Name: "Email_OTP", Type: "string"}}},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := New(Options{PhonePattern: `^[0-9]+$`, OTPFields: tt.fields, Custom: tt.custom})
+			if err == nil || s != nil {
+				t.Fatalf("New(%+v) = %v, %v; want an error", tt.fields, s, err)
+			}
+			if !strings.HasPrefix(err.Error(), "schema: ") {
+				t.Errorf("error %q lacks the package prefix", err)
+			}
+		})
+	}
+
+	// Other names: the Set, its schema and Validate use them, and the
+	// default names become free for custom attributes.
+	s, err := New(Options{
+		PhonePattern: `^[0-9]+$`,
+		OTPFields:    []OTPField{{Attribute: "phone_number", Token: "sms_token", Code: "sms_code"}, {Attribute: "email", Token: "mail_token", Code: "mail_code"}},
+		Custom:       []Attribute{{Name: "email_otp", Type: "string"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]bool{"sms_token": true, "sms_code": true, "mail_token": true, "mail_code": true, "email_otp": true, "phone_number_otp": false} {
+		if s.Known(name) != want || s.Writable(name) != want {
+			t.Errorf("Known(%q), Writable(%q) = %v, %v; want %v", name, name, s.Known(name), s.Writable(name), want)
+		}
+	}
+	if slices.Contains(s.Names(), "sms_token") {
+		t.Error("Names() lists an OTP field")
+	}
+	var doc struct {
+		Properties        map[string]struct{ Description string } `json:"properties"`
+		DependentRequired map[string][]string                     `json:"dependentRequired"`
+	}
+	if err := json.Unmarshal(s.JSON(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	wantDeps := map[string][]string{
+		"email": {"mail_token", "mail_code"}, "mail_token": {"email", "mail_code"}, "mail_code": {"email", "mail_token"},
+		"phone_number": {"sms_token", "sms_code"}, "sms_token": {"phone_number", "sms_code"}, "sms_code": {"phone_number", "sms_token"},
+	}
+	if !reflect.DeepEqual(doc.DependentRequired, wantDeps) {
+		t.Errorf("dependentRequired = %v, want %v", doc.DependentRequired, wantDeps)
+	}
+	if got, want := doc.Properties["email"].Description, "Email address. Changing it requires mail_token and mail_code; it cannot be removed."; got != want {
+		t.Errorf("email description = %q, want %q", got, want)
+	}
+	if got, want := doc.Properties["sms_code"].Description, "The verification code received by SMS."; got != want {
+		t.Errorf("sms_code description = %q, want %q", got, want)
+	}
+	if _, err := s.Validate(decode(t, `{"phone_number":"123","sms_token":"t","sms_code":""}`)); !errors.Is(err, ErrInvalidValue) {
+		t.Errorf("Validate(empty sms_code) = %v, want %v", err, ErrInvalidValue)
 	}
 }
