@@ -25,6 +25,12 @@ const (
 	PhoneE164
 )
 
+// The patterns of the phone rules, for schema.Options.PhonePattern.
+const (
+	phoneMainlandChinaPattern = `^1[3-9][0-9]{9}$`
+	phoneE164Pattern          = `^\+[1-9][0-9]{6,14}$`
+)
+
 // ParseAttributes reads a registry file of custom attributes,
 // {"attributes": [{"name": "employee_id", "type": "string", …}, …]}, as the
 // contract describes it, and checks each attribute as [NewRegistry] does.
@@ -75,9 +81,9 @@ func NewRegistry(phone PhoneRule, custom []Attribute) (*Registry, error) {
 	var pattern string
 	switch phone {
 	case PhoneMainlandChina:
-		pattern = schema.PhoneMainlandChina
+		pattern = phoneMainlandChinaPattern
 	case PhoneE164:
-		pattern = schema.PhoneE164
+		pattern = phoneE164Pattern
 	default:
 		return nil, fmt.Errorf("userinfo: unknown phone rule %d", phone)
 	}

@@ -298,7 +298,7 @@ func TestRegistrySchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := schema.New(schema.Options{PhonePattern: schema.PhoneMainlandChina, OTPFields: otpSchemaFields(), Custom: attrs})
+	set, err := schema.New(schema.Options{PhonePattern: phoneMainlandChinaPattern, OTPFields: otpSchemaFields(), Custom: attrs})
 	if err != nil {
 		t.Fatal(err)
 	}

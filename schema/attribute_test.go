@@ -257,7 +257,7 @@ func TestFormatsAsserted(t *testing.T) {
 }
 
 func TestSetConcurrentUse(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {

@@ -14,16 +14,6 @@ import (
 	"golang.org/x/text/language"
 )
 
-// Phone number patterns for [Options.PhonePattern].
-const (
-	// PhoneMainlandChina is the seed's rule: an 11-digit mainland-China
-	// mobile number, such as 13612345678.
-	PhoneMainlandChina = `^1[3-9][0-9]{9}$`
-	// PhoneE164 is an E.164 number: "+", a country code not starting with 0,
-	// and 7 to 15 digits in all, such as +8613612345678.
-	PhoneE164 = `^\+[1-9][0-9]{6,14}$`
-)
-
 // Lengths, in characters, of the standard claims.
 const (
 	maxText      = 256  // names, nickname, gender, address lines
@@ -80,28 +70,28 @@ var addressMembers = map[string]bool{
 // checkOTPFields.
 func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
 	text := func(desc string) *entry {
-		return &entry{typ: "string", nullable: true, node: &Node{
+		return &entry{typ: "string", nullable: true, node: &node{
 			Description: desc, Type: nullable("string", true), Pattern: textPattern, MaxLength: ptr(maxText),
 		}}
 	}
 	link := func(desc string) *entry {
-		return &entry{typ: "string", nullable: true, check: isHTTPURL, node: &Node{
+		return &entry{typ: "string", nullable: true, check: isHTTPURL, node: &node{
 			Description: desc, Type: nullable("string", true), Format: "uri", MaxLength: ptr(maxURL),
 		}}
 	}
 	otpEntry := func(desc string) *entry {
-		return &entry{typ: "string", kind: otpField, node: &Node{
+		return &entry{typ: "string", kind: otpField, node: &node{
 			Description: desc, Type: "string", MinLength: ptr(1), MaxLength: ptr(maxOTP), WriteOnly: true,
 		}}
 	}
-	addr := &Node{
+	addr := &node{
 		Description:          "Preferred postal address (OpenID Connect Core 1.0 §5.1.1). It replaces the whole stored address.",
 		Type:                 nullable("object", true),
-		Properties:           map[string]*Node{},
+		Properties:           map[string]*node{},
 		AdditionalProperties: ptr(false),
 	}
 	for m, lines := range addressMembers {
-		n := &Node{Type: "string", Pattern: textPattern, MaxLength: ptr(maxText)}
+		n := &node{Type: "string", Pattern: textPattern, MaxLength: ptr(maxText)}
 		if lines {
 			n.Pattern, n.MaxLength = linesPattern, ptr(maxLongText)
 		}
@@ -121,29 +111,29 @@ func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
 		"profile":            link("Profile page URL: an absolute http or https URL."),
 		"picture":            link("Profile picture URL: an absolute http or https URL."),
 		"website":            link("Web page or blog URL: an absolute http or https URL."),
-		"birthdate": {typ: "string", nullable: true, check: isBirthdate, node: &Node{
+		"birthdate": {typ: "string", nullable: true, check: isBirthdate, node: &node{
 			Description: "Birthday: YYYY-MM-DD, 0000-MM-DD when the year is withheld, or YYYY alone; a real calendar date.",
 			Type:        nullable("string", true),
 			Pattern:     `^[0-9]{4}(?:-[0-9]{2}-[0-9]{2})?$`,
 		}},
-		"zoneinfo": {typ: "string", nullable: true, check: isZoneinfo, node: &Node{
+		"zoneinfo": {typ: "string", nullable: true, check: isZoneinfo, node: &node{
 			Description: "Time zone: a name of the IANA time zone database, such as Asia/Shanghai or Europe/Paris.",
 			Type:        nullable("string", true),
 			Pattern:     `^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$`,
 			MaxLength:   ptr(maxZoneinfo),
 		}},
-		"locale": {typ: "string", nullable: true, check: isLocale, node: &Node{
+		"locale": {typ: "string", nullable: true, check: isLocale, node: &node{
 			Description: "Locale: a BCP 47 language tag with hyphens, such as zh-CN or en-US.",
 			Type:        nullable("string", true),
 			Pattern:     `^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$`,
 			MaxLength:   ptr(maxLocale),
 		}},
-		"email": {typ: "string", check: isEmail, node: &Node{
+		"email": {typ: "string", check: isEmail, node: &node{
 			Type:      "string",
 			Format:    "email",
 			MaxLength: ptr(maxEmail),
 		}},
-		"phone_number": {typ: "string", node: &Node{
+		"phone_number": {typ: "string", node: &node{
 			Type:    "string",
 			Pattern: phonePattern,
 		}},

@@ -15,7 +15,7 @@ func FuzzSetValidate(f *testing.F) {
 		f.Add([]byte(tt.body))
 	}
 	f.Add([]byte(typicalBody))
-	s := testSet(f, "")
+	s := testSet(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()

@@ -56,14 +56,15 @@ type entry struct {
 	minimum, maximum *json.Number
 	// node is the JSON Schema of the value (nil for read-only attributes),
 	// sch its compiled form.
-	node *Node
+	node *node
 	sch  *jsonschema.Schema
 }
 
 // Options configures [New].
 type Options struct {
-	// PhonePattern is the anchored regular expression that phone_number
-	// must match. Default: [PhoneMainlandChina].
+	// PhonePattern is the regular expression that phone_number must match,
+	// in the dialect of a registry pattern; like one, it must match the
+	// whole value. Required.
 	PhonePattern string
 	// OTPFields names the OTP fields of a PATCH body: exactly one entry for
 	// email and one for phone_number, the claims that change only with a
@@ -101,12 +102,12 @@ type Set struct {
 func New(opts Options) (*Set, error) {
 	phone := opts.PhonePattern
 	if phone == "" {
-		phone = PhoneMainlandChina
+		return nil, errors.New("schema: no phone rule (Options.PhonePattern)")
 	}
-	if err := CheckPattern(phone); err != nil {
+	if err := checkPattern(phone); err != nil {
 		return nil, fmt.Errorf("schema: phone rule: %w", err)
 	}
-	phone = Anchor(phone)
+	phone = anchor(phone)
 	if err := checkOTPFields(opts.OTPFields); err != nil {
 		return nil, err
 	}
@@ -115,7 +116,7 @@ func New(opts Options) (*Set, error) {
 	}
 	entries := standardEntries(phone, opts.OTPFields)
 	for _, a := range opts.Custom {
-		n, err := a.node()
+		n, err := a.schemaNode()
 		if err != nil {
 			return nil, err // unreachable: checkCustom checked it
 		}
@@ -131,7 +132,7 @@ func New(opts Options) (*Set, error) {
 				if desc == "" {
 					desc = std.node.Description
 				}
-				e.node = &Node{Description: desc, AllOf: []*Node{std.node, n}}
+				e.node = &node{Description: desc, AllOf: []*node{std.node, n}}
 			}
 		}
 		entries[a.Name] = e
@@ -167,16 +168,16 @@ func New(opts Options) (*Set, error) {
 
 // document builds the JSON Schema of a PATCH body; otp ties each OTP field
 // to its claim.
-func (s *Set) document(otp []OTPField) *Node {
-	doc := &Node{
-		Schema: Draft,
+func (s *Set) document(otp []OTPField) *node {
+	doc := &node{
+		Schema: draft,
 		Title:  "PATCH /userinfo request body",
 		Description: "The attributes to change, with the OTP fields that confirm a new email address or phone number. " +
 			"null removes an optional attribute. String values must not contain control characters " +
 			"(line breaks are allowed only in address.formatted and address.street_address). " +
 			"Read-only attributes (sub, email_verified, phone_number_verified, updated_at and immutable custom attributes) are not listed and are refused.",
 		Type:                 "object",
-		Properties:           map[string]*Node{},
+		Properties:           map[string]*node{},
 		AdditionalProperties: ptr(false),
 		DependentRequired:    map[string][]string{},
 	}

@@ -40,18 +40,27 @@ var testOTPFields = []OTPField{
 	{Attribute: "phone_number", Token: "phone_number_otp_token", Code: "phone_number_otp"},
 }
 
-// newSet calls New with the OTP fields of testOTPFields unless opts names
-// others.
+// The phone patterns of the root package's phone rules (attributes.go).
+const (
+	testPhoneMainlandChina = `^1[3-9][0-9]{9}$`
+	testPhoneE164          = `^\+[1-9][0-9]{6,14}$`
+)
+
+// newSet calls New with testPhoneMainlandChina and the OTP fields of
+// testOTPFields unless opts names others.
 func newSet(opts Options) (*Set, error) {
+	if opts.PhonePattern == "" {
+		opts.PhonePattern = testPhoneMainlandChina
+	}
 	if opts.OTPFields == nil {
 		opts.OTPFields = testOTPFields
 	}
 	return New(opts)
 }
 
-func testSet(t testing.TB, phone string) *Set {
+func testSet(t testing.TB) *Set {
 	t.Helper()
-	s, err := newSet(Options{PhonePattern: phone, Custom: testAttributes(t)})
+	s, err := newSet(Options{Custom: testAttributes(t)})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -71,7 +80,7 @@ func decode(t testing.TB, s string) map[string]any {
 }
 
 func TestSchemaGolden(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	got := s.JSON()
 	const golden = "testdata/schema.golden.json"
 	if *update {
@@ -97,7 +106,7 @@ func TestSchemaGolden(t *testing.T) {
 	// Stable output: another Set of the same registry writes the same bytes,
 	// and the caller owns the returned slice.
 	got[0] = 'x'
-	if again := testSet(t, "").JSON(); !bytes.Equal(again, s.JSON()) {
+	if again := testSet(t).JSON(); !bytes.Equal(again, s.JSON()) {
 		t.Error("two Sets of one registry wrote different schemas")
 	}
 }
@@ -108,11 +117,11 @@ func TestSchemaShape(t *testing.T) {
 		AdditionalProperties *bool                      `json:"additionalProperties"`
 		Properties           map[string]json.RawMessage `json:"properties"`
 	}
-	if err := json.Unmarshal(testSet(t, "").JSON(), &doc); err != nil {
+	if err := json.Unmarshal(testSet(t).JSON(), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if doc.Schema != Draft {
-		t.Errorf("$schema = %q, want %q", doc.Schema, Draft)
+	if doc.Schema != draft {
+		t.Errorf("$schema = %q, want %q", doc.Schema, draft)
 	}
 	if doc.AdditionalProperties == nil || *doc.AdditionalProperties {
 		t.Error("additionalProperties is not false")
@@ -137,7 +146,7 @@ func TestSchemaShape(t *testing.T) {
 }
 
 func TestSetNamesKnownWritable(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	tests := []struct {
 		name              string
 		known, writable   bool
@@ -361,7 +370,7 @@ var validateTests = []validateTest{
 }
 
 func TestSetValidate(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	for _, tt := range validateTests {
 		t.Run(tt.name, func(t *testing.T) {
 			body := decode(t, tt.body)
@@ -395,7 +404,7 @@ func TestSetValidate(t *testing.T) {
 // does not check them again, but a body that did not pass them still gets an
 // error naming one of its keys, never a panic.
 func TestSetValidateOutsideChecks1To3(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	for _, body := range []string{
 		`{"EMAIL":"a@example.com"}`,
 		`{"ſub":"x"}`,
@@ -429,7 +438,7 @@ func TestSetValidateOutsideChecks1To3(t *testing.T) {
 // 0e99999999999999999999 checked against a bound, which is why Validate
 // normalises numbers first; see TestValidRecovers.)
 func TestSetValidateAgreesWithSchema(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	for _, tt := range validateTests {
 		t.Run(tt.name, func(t *testing.T) {
 			body, err := s.Validate(decode(t, tt.body))
@@ -469,7 +478,7 @@ func withOTPFields(body map[string]any) {
 // cannot parse when a bound applies to it. Validate never gives it one (the
 // number is normalised first), and valid turns such a panic into a refusal.
 func TestValidRecovers(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	sch := s.entries["score"].sch // a number with a minimum and a maximum
 	for _, raw := range []string{"0e99999999999999999999", "1e99999999999999999999", "1e-99999999999999999999"} {
 		t.Run(raw, func(t *testing.T) {
@@ -484,7 +493,7 @@ func TestValidRecovers(t *testing.T) {
 }
 
 func TestSetValidateDoesNotAlias(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	body := decode(t, `{"address":{"locality":"A"},"floor":1.0e1}`)
 	got, err := s.Validate(body)
 	if err != nil {
@@ -504,21 +513,20 @@ func TestSetPhoneRules(t *testing.T) {
 		rule, number string
 		ok           bool
 	}{
-		{"", "13612345678", true},
-		{"", "19912345678", true},
-		{"", "10012345678", false},
-		{"", "+8613612345678", false},
-		{"", "1361234567a", false},
-		{"", "", false},
-		{PhoneMainlandChina, "13612345678", true},
-		{PhoneE164, "+8613612345678", true},
-		{PhoneE164, "+14155550123", true},
-		{PhoneE164, "13612345678", false},
-		{PhoneE164, "+0861361234567", false},
-		{PhoneE164, "+1234567890123456", false},
-		{PhoneE164, "+12345", false},
-		{PhoneE164, "+86 136 1234 5678", false},
-		{PhoneE164, "+8613612345678\n", false},
+		{testPhoneMainlandChina, "13612345678", true},
+		{testPhoneMainlandChina, "19912345678", true},
+		{testPhoneMainlandChina, "10012345678", false},
+		{testPhoneMainlandChina, "+8613612345678", false},
+		{testPhoneMainlandChina, "1361234567a", false},
+		{testPhoneMainlandChina, "", false},
+		{testPhoneE164, "+8613612345678", true},
+		{testPhoneE164, "+14155550123", true},
+		{testPhoneE164, "13612345678", false},
+		{testPhoneE164, "+0861361234567", false},
+		{testPhoneE164, "+1234567890123456", false},
+		{testPhoneE164, "+12345", false},
+		{testPhoneE164, "+86 136 1234 5678", false},
+		{testPhoneE164, "+8613612345678\n", false},
 		{`[0-9]{4}`, "1234", true},
 		{`[0-9]{4}`, "12345", false},
 	}
@@ -540,10 +548,13 @@ func TestSetPhoneRules(t *testing.T) {
 	if _, err := newSet(Options{PhonePattern: "("}); err == nil {
 		t.Error("New accepted a phone pattern that does not compile")
 	}
+	if _, err := New(Options{OTPFields: testOTPFields}); err == nil {
+		t.Error("New accepted no phone pattern")
+	}
 }
 
 func TestSetCheckEmail(t *testing.T) {
-	s := testSet(t, "")
+	s := testSet(t)
 	for _, tt := range []struct {
 		addr string
 		ok   bool
@@ -568,7 +579,7 @@ func TestSetCheckEmail(t *testing.T) {
 }
 
 func BenchmarkSetValidate(b *testing.B) {
-	s := testSet(b, "")
+	s := testSet(b)
 	body := decode(b, typicalBody)
 	b.ReportAllocs()
 	for b.Loop() {
