@@ -17,7 +17,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/ciamkit/userinfo"
 )
@@ -288,10 +288,14 @@ func TestOpenAPIRefsResolve(t *testing.T) {
 // compileDocSchema compiles the schema at ptr of the OpenAPI document.
 func compileDocSchema(t *testing.T, doc []byte, ptr string) *jsonschema.Schema {
 	t.Helper()
+	v, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		t.Fatalf("UnmarshalJSON: %v", err)
+	}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
+	c.DefaultDraft(jsonschema.Draft2020)
 	const url = "urn:ciamkit:userinfo:openapi"
-	if err := c.AddResource(url, bytes.NewReader(doc)); err != nil {
+	if err := c.AddResource(url, v); err != nil {
 		t.Fatalf("AddResource: %v", err)
 	}
 	s, err := c.Compile(url + "#" + ptr)

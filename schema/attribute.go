@@ -62,13 +62,11 @@ func (a Attribute) IsMutable() bool { return a.Mutable == nil || *a.Mutable }
 // attribute's type, and bounds that make sense. [New] also checks names
 // against each other and the standard claims.
 func (a Attribute) Check() error {
-	_, err := a.node()
+	_, err := a.schemaNode()
 	return err
 }
 
-// Formats lists the values that [Attribute.Format] accepts, sorted.
-func Formats() []string { return slices.Clone(formats) }
-
+// formats lists the values that [Attribute.Format] accepts, sorted.
 var formats = []string{
 	"date", "date-time", "duration", "email", "hostname", "ipv4", "ipv6", "iri", "iri-reference",
 	"json-pointer", "regex", "relative-json-pointer", "time", "uri", "uri-reference", "uri-template", "uuid",
@@ -76,8 +74,8 @@ var formats = []string{
 
 var namePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$`)
 
-// node returns the JSON Schema of a's value in a PATCH body.
-func (a Attribute) node() (*Node, error) {
+// schemaNode returns the JSON Schema of a's value in a PATCH body.
+func (a Attribute) schemaNode() (*node, error) {
 	if a.Name == "" {
 		return nil, errors.New("schema: an attribute has no name")
 	}
@@ -92,7 +90,7 @@ func (a Attribute) node() (*Node, error) {
 	default:
 		return nil, errorf("unknown type %q (want string, integer, number or boolean)", a.Type)
 	}
-	n := &Node{Description: a.Description, Type: nullable(a.Type, true)}
+	n := &node{Description: a.Description, Type: nullable(a.Type, true)}
 	isString := a.Type == "string"
 	isNumber := a.Type == "integer" || a.Type == "number"
 	if !isString && (a.Pattern != "" || a.Format != "" || a.MinLength != nil || a.MaxLength != nil) {
@@ -102,10 +100,10 @@ func (a Attribute) node() (*Node, error) {
 		return nil, errorf("minimum and maximum apply to integers and numbers only")
 	}
 	if a.Pattern != "" {
-		if err := CheckPattern(a.Pattern); err != nil {
+		if err := checkPattern(a.Pattern); err != nil {
 			return nil, errorf("%v", err)
 		}
-		n.Pattern = Anchor(a.Pattern)
+		n.Pattern = anchor(a.Pattern)
 	}
 	if a.Format != "" {
 		if _, ok := slices.BinarySearch(formats, a.Format); !ok {
@@ -174,9 +172,9 @@ func canonical(typ string, v any) (any, bool) {
 		if !ok {
 			return nil, false
 		}
-		conv := CanonicalNumber
+		conv := canonicalNumber
 		if typ == "integer" {
-			conv = CanonicalInteger
+			conv = canonicalInteger
 		}
 		c, ok := conv(s)
 		if !ok {

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"fmt"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,24 +12,6 @@ import (
 
 	"github.com/go-playground/validator/v10"
 	"golang.org/x/text/language"
-)
-
-// Phone number patterns for [Options.PhonePattern].
-const (
-	// PhoneMainlandChina is the seed's rule: an 11-digit mainland-China
-	// mobile number, such as 13612345678.
-	PhoneMainlandChina = `^1[3-9][0-9]{9}$`
-	// PhoneE164 is an E.164 number: "+", a country code not starting with 0,
-	// and 7 to 15 digits in all, such as +8613612345678.
-	PhoneE164 = `^\+[1-9][0-9]{6,14}$`
-)
-
-// Names of the OTP fields of a PATCH body.
-const (
-	EmailOTPToken       = "email_otp_token"
-	EmailOTP            = "email_otp"
-	PhoneNumberOTPToken = "phone_number_otp_token"
-	PhoneNumberOTP      = "phone_number_otp"
 )
 
 // Lengths, in characters, of the standard claims.
@@ -47,13 +30,21 @@ const (
 // Read-only standard claims.
 var readOnlyClaims = []string{"email_verified", "phone_number_verified", "sub", "updated_at"}
 
-// reservedNames are the names a custom attribute may not take: every standard
-// claim (OpenID Connect Core 1.0 §5.1) and the OTP fields.
-var reservedNames = []string{
-	"address", "birthdate", "email", EmailOTP, EmailOTPToken, "email_verified", "family_name", "gender",
-	"given_name", "locale", "middle_name", "name", "nickname", "phone_number", PhoneNumberOTP,
-	PhoneNumberOTPToken, "phone_number_verified", "picture", "preferred_username", "profile", "sub",
-	"updated_at", "website", "zoneinfo",
+// standardClaims are the standard claims (OpenID Connect Core 1.0 §5.1). A
+// custom attribute may not take their names, nor those of the OTP fields
+// ([Options.OTPFields]).
+var standardClaims = []string{
+	"address", "birthdate", "email", "email_verified", "family_name", "gender", "given_name", "locale",
+	"middle_name", "name", "nickname", "phone_number", "phone_number_verified", "picture",
+	"preferred_username", "profile", "sub", "updated_at", "website", "zoneinfo",
+}
+
+// otpClaims are the standard claims that change only with a one-time code,
+// each with its description (completed with the names of its OTP fields)
+// and the medium that the code is sent by, for the OTP fields' descriptions.
+var otpClaims = map[string]struct{ desc, medium string }{
+	"email":        {"Email address. Changing it requires %s and %s; it cannot be removed.", "email"},
+	"phone_number": {"Mobile number. Changing it requires %s and %s; it cannot be removed.", "SMS"},
 }
 
 // refinableClaims are the standard string claims that a registry may
@@ -74,32 +65,33 @@ var addressMembers = map[string]bool{
 	"country": false,
 }
 
-// standardNodes returns the JSON Schemas of the writable standard claims and
-// the OTP fields, with their Go-side checks.
-func standardEntries(phonePattern string) map[string]*entry {
+// standardEntries returns the JSON Schemas of the writable standard claims
+// and the OTP fields, with their Go-side checks. otp must have passed
+// checkOTPFields.
+func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
 	text := func(desc string) *entry {
-		return &entry{typ: "string", nullable: true, node: &Node{
+		return &entry{typ: "string", nullable: true, node: &node{
 			Description: desc, Type: nullable("string", true), Pattern: textPattern, MaxLength: ptr(maxText),
 		}}
 	}
 	link := func(desc string) *entry {
-		return &entry{typ: "string", nullable: true, check: isHTTPURL, node: &Node{
+		return &entry{typ: "string", nullable: true, check: isHTTPURL, node: &node{
 			Description: desc, Type: nullable("string", true), Format: "uri", MaxLength: ptr(maxURL),
 		}}
 	}
-	otp := func(desc string) *entry {
-		return &entry{typ: "string", kind: otpField, node: &Node{
+	otpEntry := func(desc string) *entry {
+		return &entry{typ: "string", kind: otpField, node: &node{
 			Description: desc, Type: "string", MinLength: ptr(1), MaxLength: ptr(maxOTP), WriteOnly: true,
 		}}
 	}
-	addr := &Node{
+	addr := &node{
 		Description:          "Preferred postal address (OpenID Connect Core 1.0 §5.1.1). It replaces the whole stored address.",
 		Type:                 nullable("object", true),
-		Properties:           map[string]*Node{},
+		Properties:           map[string]*node{},
 		AdditionalProperties: ptr(false),
 	}
 	for m, lines := range addressMembers {
-		n := &Node{Type: "string", Pattern: textPattern, MaxLength: ptr(maxText)}
+		n := &node{Type: "string", Pattern: textPattern, MaxLength: ptr(maxText)}
 		if lines {
 			n.Pattern, n.MaxLength = linesPattern, ptr(maxLongText)
 		}
@@ -119,39 +111,39 @@ func standardEntries(phonePattern string) map[string]*entry {
 		"profile":            link("Profile page URL: an absolute http or https URL."),
 		"picture":            link("Profile picture URL: an absolute http or https URL."),
 		"website":            link("Web page or blog URL: an absolute http or https URL."),
-		"birthdate": {typ: "string", nullable: true, check: isBirthdate, node: &Node{
+		"birthdate": {typ: "string", nullable: true, check: isBirthdate, node: &node{
 			Description: "Birthday: YYYY-MM-DD, 0000-MM-DD when the year is withheld, or YYYY alone; a real calendar date.",
 			Type:        nullable("string", true),
 			Pattern:     `^[0-9]{4}(?:-[0-9]{2}-[0-9]{2})?$`,
 		}},
-		"zoneinfo": {typ: "string", nullable: true, check: isZoneinfo, node: &Node{
+		"zoneinfo": {typ: "string", nullable: true, check: isZoneinfo, node: &node{
 			Description: "Time zone: a name of the IANA time zone database, such as Asia/Shanghai or Europe/Paris.",
 			Type:        nullable("string", true),
 			Pattern:     `^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$`,
 			MaxLength:   ptr(maxZoneinfo),
 		}},
-		"locale": {typ: "string", nullable: true, check: isLocale, node: &Node{
+		"locale": {typ: "string", nullable: true, check: isLocale, node: &node{
 			Description: "Locale: a BCP 47 language tag with hyphens, such as zh-CN or en-US.",
 			Type:        nullable("string", true),
 			Pattern:     `^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$`,
 			MaxLength:   ptr(maxLocale),
 		}},
-		"email": {typ: "string", check: isEmail, node: &Node{
-			Description: "Email address. Changing it requires email_otp_token and email_otp; it cannot be removed.",
-			Type:        "string",
-			Format:      "email",
-			MaxLength:   ptr(maxEmail),
+		"email": {typ: "string", check: isEmail, node: &node{
+			Type:      "string",
+			Format:    "email",
+			MaxLength: ptr(maxEmail),
 		}},
-		"phone_number": {typ: "string", node: &Node{
-			Description: "Mobile number. Changing it requires phone_number_otp_token and phone_number_otp; it cannot be removed.",
-			Type:        "string",
-			Pattern:     phonePattern,
+		"phone_number": {typ: "string", node: &node{
+			Type:    "string",
+			Pattern: phonePattern,
 		}},
-		"address":           {typ: "object", nullable: true, node: addr},
-		EmailOTPToken:       otp("The otp_token returned when the email verification code was sent."),
-		EmailOTP:            otp("The verification code received by email."),
-		PhoneNumberOTPToken: otp("The otp_token returned when the SMS verification code was sent."),
-		PhoneNumberOTP:      otp("The verification code received by SMS."),
+		"address": {typ: "object", nullable: true, node: addr},
+	}
+	for _, f := range otp {
+		c := otpClaims[f.Attribute]
+		entries[f.Attribute].node.Description = fmt.Sprintf(c.desc, f.Token, f.Code)
+		entries[f.Token] = otpEntry(fmt.Sprintf("The otp_token returned when the %s verification code was sent.", c.medium))
+		entries[f.Code] = otpEntry(fmt.Sprintf("The verification code received by %s.", c.medium))
 	}
 	for _, e := range entries {
 		if e.kind == 0 {

@@ -2,11 +2,18 @@
 // standard claims of OpenID Connect Core 1.0 §5.1, the one-time-password
 // fields of the request, and a server's custom attributes. From them it
 // generates one JSON Schema (draft 2020-12) of a PATCH body, compiles it once
-// with github.com/santhosh-tekuri/jsonschema/v5, and validates request values
+// with github.com/santhosh-tekuri/jsonschema/v6, and validates request values
 // with it and with the Go checks that JSON Schema cannot express (an IANA
 // time zone, a BCP 47 language tag, a calendar date, an absolute http(s) URL).
 //
-// The package userinfo wraps a [Set] in its Registry and turns the errors of
+// The caller gives the phone rule and the names of the one-time-password
+// fields ([Options]). [Set.Validate] checks values (checks 4 and 5 of the
+// contract of PATCH /userinfo); refusing unknown and read-only names and a
+// null email or phone_number (checks 1 to 3) is the caller's job, with
+// [Set.Known] and [Set.Writable].
+//
+// The package userinfo wraps a [Set] in its Registry, passes its phone rules
+// and OTP fields, runs checks 1 to 3 in its handler and turns the errors of
 // [Set.Validate] into the responses of the API; most programs use that and
 // only load a registry file here with [Parse].
 //

@@ -2,13 +2,13 @@ package schema
 
 import "encoding/json"
 
-// Draft is the $schema of every generated document.
-const Draft = "https://json-schema.org/draft/2020-12/schema"
+// draft is the $schema of every generated document.
+const draft = "https://json-schema.org/draft/2020-12/schema"
 
-// Node is one JSON Schema (draft 2020-12) object as this package writes it.
+// node is one JSON Schema (draft 2020-12) object as this package writes it.
 // Its fields marshal in a fixed order and maps with sorted keys, so that the
 // same registry always yields the same bytes.
-type Node struct {
+type node struct {
 	Schema      string `json:"$schema,omitempty"`
 	Title       string `json:"title,omitempty"`
 	Description string `json:"description,omitempty"`
@@ -21,8 +21,8 @@ type Node struct {
 	Minimum              *json.Number        `json:"minimum,omitempty"`
 	Maximum              *json.Number        `json:"maximum,omitempty"`
 	Enum                 []any               `json:"enum,omitempty"`
-	AllOf                []*Node             `json:"allOf,omitempty"`
-	Properties           map[string]*Node    `json:"properties,omitempty"`
+	AllOf                []*node             `json:"allOf,omitempty"`
+	Properties           map[string]*node    `json:"properties,omitempty"`
 	AdditionalProperties *bool               `json:"additionalProperties,omitempty"`
 	DependentRequired    map[string][]string `json:"dependentRequired,omitempty"`
 	WriteOnly            bool                `json:"writeOnly,omitempty"`

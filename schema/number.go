@@ -93,12 +93,12 @@ func parseJSONNumber(s string) (jsonNumber, bool) {
 	return n, true
 }
 
-// CanonicalInteger returns the canonical form (strconv.FormatInt) of the JSON
+// canonicalInteger returns the canonical form (strconv.FormatInt) of the JSON
 // number literal s if s is an integer within the range of int64, such as
 // "-12" for "-1.2e1". It reports false for a number with a fractional part,
 // for one outside int64 ("1e400", "9223372036854775808") and for anything
 // that is not a JSON number.
-func CanonicalInteger(s string) (string, bool) {
+func canonicalInteger(s string) (string, bool) {
 	v, ok := parseInteger(s)
 	if !ok {
 		return "", false
@@ -129,12 +129,12 @@ func parseInteger(s string) (int64, bool) {
 	return v, err == nil
 }
 
-// CanonicalNumber returns the canonical form of the JSON number literal s as
+// canonicalNumber returns the canonical form of the JSON number literal s as
 // an IEEE 754 double, written as encoding/json writes a float64 ("1.5",
 // "1e+21", "1e-7"; "-0" becomes "0"). It reports false for a number that
 // overflows a float64 ("1e400"), for a non-zero number that underflows to
 // zero ("1e-400") and for anything that is not a JSON number.
-func CanonicalNumber(s string) (string, bool) {
+func canonicalNumber(s string) (string, bool) {
 	f, ok := parseNumber(s)
 	if !ok {
 		return "", false

@@ -45,9 +45,9 @@ func TestCanonicalInteger(t *testing.T) {
 		{"1" + strings.Repeat("0", 100) + "e-100", "1", true},
 	}
 	for _, tt := range tests {
-		got, ok := CanonicalInteger(tt.in)
+		got, ok := canonicalInteger(tt.in)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("CanonicalInteger(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("canonicalInteger(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -78,9 +78,9 @@ func TestCanonicalNumber(t *testing.T) {
 		{"1.", "", false},
 	}
 	for _, tt := range tests {
-		got, ok := CanonicalNumber(tt.in)
+		got, ok := canonicalNumber(tt.in)
 		if got != tt.want || ok != tt.ok {
-			t.Errorf("CanonicalNumber(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
+			t.Errorf("canonicalNumber(%q) = %q, %v; want %q, %v", tt.in, got, ok, tt.want, tt.ok)
 		}
 	}
 }
@@ -90,16 +90,16 @@ func FuzzCanonicalInteger(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		c, ok := CanonicalInteger(s)
+		c, ok := canonicalInteger(s)
 		if !ok {
 			return
 		}
 		// The canonical form is a fixed point.
-		if again, ok := CanonicalInteger(c); !ok || again != c {
-			t.Errorf("CanonicalInteger(%q) = %q, but CanonicalInteger(%q) = %q, %v", s, c, c, again, ok)
+		if again, ok := canonicalInteger(c); !ok || again != c {
+			t.Errorf("canonicalInteger(%q) = %q, but canonicalInteger(%q) = %q, %v", s, c, c, again, ok)
 		}
-		if n, ok := CanonicalNumber(s); !ok && len(c) < 16 {
-			t.Errorf("CanonicalNumber(%q) failed on an integer: %q", s, n)
+		if n, ok := canonicalNumber(s); !ok && len(c) < 16 {
+			t.Errorf("canonicalNumber(%q) failed on an integer: %q", s, n)
 		}
 	})
 }
@@ -130,7 +130,7 @@ func TestCompareExact(t *testing.T) {
 
 // Bounds hold for the literal sent, not only for its nearest double.
 func TestBoundsAreExact(t *testing.T) {
-	s, err := New(Options{Custom: []Attribute{{Name: "score", Type: "number", Minimum: jn("-1.5"), Maximum: jn("1e300")}}})
+	s, err := newSet(Options{Custom: []Attribute{{Name: "score", Type: "number", Minimum: jn("-1.5"), Maximum: jn("1e300")}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -22,7 +23,8 @@ var attributeKeys = []string{
 }
 
 // Parse reads a registry file, {"attributes": [ … ]} with one object per
-// [Attribute], and checks the attributes as [New] does.
+// [Attribute], and checks the attributes as [New] does, except against the
+// names of the OTP fields: only New knows them ([Options.OTPFields]).
 //
 // Parsing is strict: the input must be one JSON object of at most
 // [MaxRegistrySize] bytes with no trailing data; member names match exactly
@@ -65,7 +67,7 @@ func Parse(r io.Reader) ([]Attribute, error) {
 		}
 		attrs = append(attrs, a)
 	}
-	if err := checkCustom(attrs); err != nil {
+	if err := checkCustom(attrs, nil); err != nil {
 		return nil, err
 	}
 	return attrs, nil
@@ -156,10 +158,10 @@ func checkJSON(data []byte) error {
 }
 
 // checkCustom checks each attribute and their names against each other, the
-// standard claims and the OTP fields, case-insensitively. The one exception
-// is a string attribute named exactly as a refinable standard claim (see
-// refinableClaims): it refines that claim.
-func checkCustom(attrs []Attribute) error {
+// standard claims and the OTP fields otp, case-insensitively. The one
+// exception is a string attribute named exactly as a refinable standard claim
+// (see refinableClaims): it refines that claim.
+func checkCustom(attrs []Attribute, otp []OTPField) error {
 	seen := make(map[string]string, len(attrs))
 	for i, a := range attrs {
 		if err := a.Check(); err != nil {
@@ -170,15 +172,58 @@ func checkCustom(attrs []Attribute) error {
 		if refines && a.Type != "string" {
 			return fmt.Errorf("schema: attribute %q refines the standard claim %q and must be of type string", a.Name, a.Name)
 		}
-		for _, s := range reservedNames {
+		for _, s := range standardClaims {
 			if strings.EqualFold(s, a.Name) && !refines {
 				return fmt.Errorf("schema: attribute %q clashes with the standard name %q", a.Name, s)
+			}
+		}
+		for _, f := range otp {
+			for _, s := range []string{f.Token, f.Code} {
+				if strings.EqualFold(s, a.Name) {
+					return fmt.Errorf("schema: attribute %q clashes with the OTP field %q", a.Name, s)
+				}
 			}
 		}
 		if prev, dup := seen[folded]; dup {
 			return fmt.Errorf("schema: attribute %q is defined twice (also as %q)", a.Name, prev)
 		}
 		seen[folded] = a.Name
+	}
+	return nil
+}
+
+// checkOTPFields checks that fields has one entry for each claim of otpClaims
+// and none for another, and that the field names are valid and distinct from
+// each other and the standard claims, case-insensitively.
+func checkOTPFields(fields []OTPField) error {
+	seen := make(map[string]string, 2*len(fields))
+	for _, c := range standardClaims {
+		seen[c] = c
+	}
+	claims := map[string]bool{}
+	for _, f := range fields {
+		if _, ok := otpClaims[f.Attribute]; !ok {
+			return fmt.Errorf("schema: OTP fields for %q: only email and phone_number change with a one-time code", f.Attribute)
+		}
+		if claims[f.Attribute] {
+			return fmt.Errorf("schema: OTP fields for %q are given twice", f.Attribute)
+		}
+		claims[f.Attribute] = true
+		for _, name := range []string{f.Token, f.Code} {
+			if !namePattern.MatchString(name) {
+				return fmt.Errorf("schema: OTP field %q of %q: a name is 1 to 128 ASCII letters, digits, '_', '.', ':' or '-', starting with a letter or '_'", name, f.Attribute)
+			}
+			folded := strings.ToLower(name)
+			if prev, dup := seen[folded]; dup {
+				return fmt.Errorf("schema: OTP field %q of %q clashes with %q", name, f.Attribute, prev)
+			}
+			seen[folded] = name
+		}
+	}
+	for _, c := range slices.Sorted(maps.Keys(otpClaims)) {
+		if !claims[c] {
+			return fmt.Errorf("schema: no OTP fields for %q", c)
+		}
 	}
 	return nil
 }

@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// CheckPattern reports whether p is a usable registry pattern: it compiles
+// checkPattern reports whether p is a usable registry pattern: it compiles
 // with Go's regexp and uses no construct that ECMA-262, the dialect of JSON
 // Schema, lacks (see the package documentation).
-func CheckPattern(p string) error {
+func checkPattern(p string) error {
 	if _, err := regexp.Compile(p); err != nil {
 		return fmt.Errorf("invalid pattern %q: %w", p, err)
 	}
@@ -50,11 +50,11 @@ func CheckPattern(p string) error {
 	return nil
 }
 
-// Anchor returns p anchored at both ends, as ^(?:p)$, so that it matches only
+// anchor returns p anchored at both ends, as ^(?:p)$, so that it matches only
 // whole values in every JSON Schema validator. A pattern that already begins
 // with ^ and ends with $ at its top level (such as ^E[0-9]{6}$) is returned
-// unchanged. p must be a valid pattern ([CheckPattern]).
-func Anchor(p string) string {
+// unchanged. p must be a valid pattern (see checkPattern).
+func anchor(p string) string {
 	if anchored(p) {
 		return p
 	}

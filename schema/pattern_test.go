@@ -39,8 +39,8 @@ func TestCheckPattern(t *testing.T) {
 		{`\C`, false},
 	}
 	for _, tt := range tests {
-		if err := CheckPattern(tt.pattern); (err == nil) != tt.ok {
-			t.Errorf("CheckPattern(%q) = %v, want ok %v", tt.pattern, err, tt.ok)
+		if err := checkPattern(tt.pattern); (err == nil) != tt.ok {
+			t.Errorf("checkPattern(%q) = %v, want ok %v", tt.pattern, err, tt.ok)
 		}
 	}
 }
@@ -62,19 +62,19 @@ func TestAnchor(t *testing.T) {
 		{`\^a\$`, `^(?:\^a\$)$`, []string{"^a$"}, []string{"a"}},
 	}
 	for _, tt := range tests {
-		got := Anchor(tt.pattern)
+		got := anchor(tt.pattern)
 		if got != tt.want {
-			t.Errorf("Anchor(%q) = %q, want %q", tt.pattern, got, tt.want)
+			t.Errorf("anchor(%q) = %q, want %q", tt.pattern, got, tt.want)
 		}
 		re := regexp.MustCompile(got)
 		for _, s := range tt.match {
 			if !re.MatchString(s) {
-				t.Errorf("Anchor(%q) does not match %q", tt.pattern, s)
+				t.Errorf("anchor(%q) does not match %q", tt.pattern, s)
 			}
 		}
 		for _, s := range tt.noMatch {
 			if re.MatchString(s) {
-				t.Errorf("Anchor(%q) matches %q", tt.pattern, s)
+				t.Errorf("anchor(%q) matches %q", tt.pattern, s)
 			}
 		}
 	}

@@ -5,21 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"slices"
 
-	"github.com/santhosh-tekuri/jsonschema/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // Errors of [Set.Validate], each wrapped in an [*AttributeError] that names
 // the attribute.
 var (
-	// ErrUnknown: the name is neither a standard claim, a custom attribute
-	// nor an OTP field.
-	ErrUnknown = errors.New("unknown attribute")
-	// ErrNotWritable: the attribute is read-only.
-	ErrNotWritable = errors.New("attribute not writable")
 	// ErrMalformedPhoneNumber: phone_number breaks the phone rule.
 	ErrMalformedPhoneNumber = errors.New("malformed phone number")
 	// ErrMalformedEmail: email is not an email address.
@@ -62,17 +56,32 @@ type entry struct {
 	minimum, maximum *json.Number
 	// node is the JSON Schema of the value (nil for read-only attributes),
 	// sch its compiled form.
-	node *Node
+	node *node
 	sch  *jsonschema.Schema
 }
 
 // Options configures [New].
 type Options struct {
-	// PhonePattern is the anchored regular expression that phone_number
-	// must match. Default: [PhoneMainlandChina].
+	// PhonePattern is the regular expression that phone_number must match,
+	// in the dialect of a registry pattern; like one, it must match the
+	// whole value. Required.
 	PhonePattern string
+	// OTPFields names the OTP fields of a PATCH body: exactly one entry for
+	// email and one for phone_number, the claims that change only with a
+	// one-time code. Required. The Set knows these names, lists them in the
+	// schema with a dependentRequired that ties each to its claim, and
+	// refuses custom attributes that take them.
+	OTPFields []OTPField
 	// Custom lists the custom attributes.
 	Custom []Attribute
+}
+
+// OTPField names the request fields of the one-time code that confirms a new
+// value of the claim Attribute: Token, the otp_token returned when the code
+// was sent, and Code, the code itself. Token and Code follow the rule of
+// [Attribute.Name].
+type OTPField struct {
+	Attribute, Token, Code string
 }
 
 // Set is a compiled set of attributes: the standard claims, the OTP fields
@@ -86,24 +95,28 @@ type Set struct {
 	doc     []byte
 }
 
-// New returns the Set of the standard claims and opts.Custom. It checks the
-// custom attributes as [Parse] does, generates the JSON Schema and compiles it
-// once; a bad registry is an error here, never a failure on a request.
+// New returns the Set of the standard claims, opts.OTPFields and
+// opts.Custom. It checks the OTP fields, and the custom attributes as [Parse]
+// does and against the OTP fields; it generates the JSON Schema and compiles
+// it once. A bad registry is an error here, never a failure on a request.
 func New(opts Options) (*Set, error) {
 	phone := opts.PhonePattern
 	if phone == "" {
-		phone = PhoneMainlandChina
+		return nil, errors.New("schema: no phone rule (Options.PhonePattern)")
 	}
-	if err := CheckPattern(phone); err != nil {
+	if err := checkPattern(phone); err != nil {
 		return nil, fmt.Errorf("schema: phone rule: %w", err)
 	}
-	phone = Anchor(phone)
-	if err := checkCustom(opts.Custom); err != nil {
+	phone = anchor(phone)
+	if err := checkOTPFields(opts.OTPFields); err != nil {
 		return nil, err
 	}
-	entries := standardEntries(phone)
+	if err := checkCustom(opts.Custom, opts.OTPFields); err != nil {
+		return nil, err
+	}
+	entries := standardEntries(phone, opts.OTPFields)
 	for _, a := range opts.Custom {
-		n, err := a.node()
+		n, err := a.schemaNode()
 		if err != nil {
 			return nil, err // unreachable: checkCustom checked it
 		}
@@ -119,7 +132,7 @@ func New(opts Options) (*Set, error) {
 				if desc == "" {
 					desc = std.node.Description
 				}
-				e.node = &Node{Description: desc, AllOf: []*Node{std.node, n}}
+				e.node = &node{Description: desc, AllOf: []*node{std.node, n}}
 			}
 		}
 		entries[a.Name] = e
@@ -132,7 +145,7 @@ func New(opts Options) (*Set, error) {
 	}
 	slices.Sort(s.names)
 
-	doc := s.document()
+	doc := s.document(opts.OTPFields)
 	var err error
 	if s.doc, err = json.MarshalIndent(doc, "", "  "); err != nil {
 		return nil, fmt.Errorf("schema: generating the schema: %w", err)
@@ -153,26 +166,25 @@ func New(opts Options) (*Set, error) {
 	return s, nil
 }
 
-// document builds the JSON Schema of a PATCH body.
-func (s *Set) document() *Node {
-	doc := &Node{
-		Schema: Draft,
+// document builds the JSON Schema of a PATCH body; otp ties each OTP field
+// to its claim.
+func (s *Set) document(otp []OTPField) *node {
+	doc := &node{
+		Schema: draft,
 		Title:  "PATCH /userinfo request body",
 		Description: "The attributes to change, with the OTP fields that confirm a new email address or phone number. " +
 			"null removes an optional attribute. String values must not contain control characters " +
 			"(line breaks are allowed only in address.formatted and address.street_address). " +
 			"Read-only attributes (sub, email_verified, phone_number_verified, updated_at and immutable custom attributes) are not listed and are refused.",
 		Type:                 "object",
-		Properties:           map[string]*Node{},
+		Properties:           map[string]*node{},
 		AdditionalProperties: ptr(false),
-		DependentRequired: map[string][]string{
-			"email":             {EmailOTPToken, EmailOTP},
-			EmailOTPToken:       {"email", EmailOTP},
-			EmailOTP:            {"email", EmailOTPToken},
-			"phone_number":      {PhoneNumberOTPToken, PhoneNumberOTP},
-			PhoneNumberOTPToken: {"phone_number", PhoneNumberOTP},
-			PhoneNumberOTP:      {"phone_number", PhoneNumberOTPToken},
-		},
+		DependentRequired:    map[string][]string{},
+	}
+	for _, f := range otp {
+		doc.DependentRequired[f.Attribute] = []string{f.Token, f.Code}
+		doc.DependentRequired[f.Token] = []string{f.Attribute, f.Code}
+		doc.DependentRequired[f.Code] = []string{f.Attribute, f.Token}
 	}
 	for name, e := range s.entries {
 		if e.node != nil {
@@ -186,28 +198,36 @@ func (s *Set) document() *Node {
 // from it.
 const schemaURL = "urn:ciamkit:userinfo:patch"
 
-// compile compiles doc with format assertion on, the email format bound to
-// the same rule as the email claim, and external loading off. The compiler is
-// local: no global of the jsonschema package is changed.
+// compile compiles doc as draft 2020-12 with format assertion on, the email
+// format bound to the same rule as the email claim, and external loading off.
+// The compiler is local: no global of the jsonschema package is changed.
 func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 	defer func() {
-		// jsonschema panics on a few malformed inputs (regexp.MustCompile);
-		// the patterns were checked, but a panic must never escape.
+		// The patterns were checked and jsonschema/v6 reports a bad one
+		// as an error, but a panic of the library must never escape.
 		if p := recover(); p != nil {
 			sch, err = nil, fmt.Errorf("schema: compiling the schema: %v", p)
 		}
 	}()
+	// UnmarshalJSON keeps numbers as json.Number: the bounds and enum
+	// values stay exact.
+	parsed, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	if err != nil {
+		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
+	}
 	c := jsonschema.NewCompiler()
-	c.Draft = jsonschema.Draft2020
-	c.AssertFormat = true
-	c.LoadURL = func(u string) (io.ReadCloser, error) {
-		return nil, fmt.Errorf("schema: no external schema may be loaded (%s)", u)
-	}
-	c.Formats["email"] = func(v any) bool {
-		s, ok := v.(string)
-		return !ok || isEmail(s)
-	}
-	if err := c.AddResource(schemaURL, bytes.NewReader(doc)); err != nil {
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat()
+	// The default loader reads file URLs; the metaschemas are built in and
+	// nothing else may be loaded.
+	c.UseLoader(noLoader{})
+	c.RegisterFormat(&jsonschema.Format{Name: "email", Validate: func(v any) error {
+		if s, ok := v.(string); ok && !isEmail(s) {
+			return errors.New("not an email address")
+		}
+		return nil
+	}})
+	if err := c.AddResource(schemaURL, parsed); err != nil {
 		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
 	}
 	sch, err = c.Compile(schemaURL)
@@ -215,6 +235,13 @@ func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 		return nil, fmt.Errorf("schema: compiling the schema: %w", err)
 	}
 	return sch, nil
+}
+
+// noLoader refuses to load any schema.
+type noLoader struct{}
+
+func (noLoader) Load(url string) (any, error) {
+	return nil, fmt.Errorf("schema: no external schema may be loaded (%s)", url)
 }
 
 // JSON returns the generated JSON Schema (draft 2020-12) of a PATCH body,
@@ -249,36 +276,25 @@ func (s *Set) CheckPhoneNumber(number string) bool {
 	return !hasControl(number, false) && valid(s.phone, number)
 }
 
-// Validate checks a PATCH body decoded with json.Decoder.UseNumber (values
-// string, bool, json.Number, nil, map[string]any, []any) and returns it
-// normalised: integers and numbers in canonical form, the address copied.
-// nil values (null: remove the attribute) are kept.
+// Validate performs checks 4 and 5 of the contract on body, a PATCH body
+// decoded with json.Decoder.UseNumber (values string, bool, json.Number, nil,
+// map[string]any, []any), and returns it normalised: integers and numbers in
+// canonical form, the address copied. nil values (null: remove the attribute)
+// are kept.
 //
-// The first failure answers, as an [*AttributeError]: an unknown name
-// (ErrUnknown), then a read-only one (ErrNotWritable), then null for email
-// or phone_number (ErrInvalidValue), all in sorted order; then a phone_number
-// that breaks the phone rule (ErrMalformedPhoneNumber); then an invalid email
+// body must have passed checks 1 to 3, which are the caller's: every key is
+// [Set.Known] and [Set.Writable], and email and phone_number are not null.
+// Validate does not check them again; for a key that breaks them it returns
+// some error, unspecified, and never panics.
+//
+// The first failure answers, as an [*AttributeError]: a phone_number that
+// breaks the phone rule (ErrMalformedPhoneNumber); then an invalid email
 // (ErrMalformedEmail); then the first attribute, in sorted order, whose value
 // breaks its rule (ErrInvalidValue). Whether the OTP fields come in pairs
 // with email and phone_number is not checked here: it depends on the user's
 // current values.
 func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 	keys := slices.Sorted(maps.Keys(body))
-	for _, k := range keys {
-		if !s.Known(k) {
-			return nil, &AttributeError{Name: k, Err: ErrUnknown}
-		}
-	}
-	for _, k := range keys {
-		if !s.Writable(k) {
-			return nil, &AttributeError{Name: k, Err: ErrNotWritable}
-		}
-	}
-	for _, k := range []string{"email", "phone_number"} {
-		if v, ok := body[k]; ok && v == nil {
-			return nil, &AttributeError{Name: k, Err: ErrInvalidValue}
-		}
-	}
 	if v, ok := body["phone_number"]; ok {
 		if n, ok := v.(string); !ok || !s.CheckPhoneNumber(n) {
 			return nil, &AttributeError{Name: "phone_number", Err: ErrMalformedPhoneNumber}
@@ -309,6 +325,11 @@ func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 
 // value normalises and checks one value of e.
 func (s *Set) value(e *entry, v any) (any, bool) {
+	if e == nil || e.sch == nil {
+		// An unknown or read-only name, which checks 1 and 2 refuse
+		// before Validate: no value has a rule to pass.
+		return nil, false
+	}
 	if v == nil {
 		return nil, e.nullable
 	}
@@ -370,9 +391,10 @@ func (s *Set) value(e *entry, v any) (any, bool) {
 	return out, true
 }
 
-// valid reports whether v, a normalised value, is valid by sch. jsonschema/v5
-// panics on a few raw values (a json.Number that math/big cannot parse);
-// normalised values never reach them, and a panic is still a refusal here,
+// valid reports whether v, a normalised value, is valid by sch. jsonschema/v6
+// panics on a few raw values (a json.Number that math/big cannot parse, such
+// as 0e99999999999999999999, checked against a minimum or maximum);
+// normalised values never reach it, and a panic is still a refusal here,
 // never a crash.
 func valid(sch *jsonschema.Schema, v any) (ok bool) {
 	defer func() {
