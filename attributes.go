@@ -157,6 +157,10 @@ func (r *Registry) CheckAddress(channel, target string) error {
 // or an OTP request field ("EMAIL" and "ſub" are unknown).
 func (r *Registry) known(name string) bool { return r.set.Known(name) }
 
+// stepUp reports whether changing name needs a recent authentication: a
+// custom attribute marked step_up.
+func (r *Registry) stepUp(name string) bool { return r.set.StepUp(name) }
+
 // writable reports whether a PATCH may send name: a known name other than
 // sub, email_verified, phone_number_verified, updated_at and the immutable
 // custom attributes. The OTP fields are writable.

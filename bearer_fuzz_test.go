@@ -35,8 +35,8 @@ func checkBearerOutcome(t *testing.T, p *userinfo.Principal, err error) {
 	if !errors.As(err, &e) {
 		t.Fatalf("error %v is not an *Error", err)
 	}
-	if e.Status != 400 && e.Status != 401 || !e.Bearer {
-		t.Fatalf("got %d %s (bearer %v), want a 400 or 401 bearer error", e.Status, e.Code, e.Bearer)
+	if e.Status != 400 && e.Status != 401 || e.Challenge != userinfo.SchemeBearer {
+		t.Fatalf("got %d %s (challenge %q), want a 400 or 401 bearer error", e.Status, e.Code, e.Challenge)
 	}
 	if !fuzzDescriptions[e.Description] {
 		t.Fatalf("error_description %q is not a fixed text", e.Description)

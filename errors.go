@@ -28,16 +28,24 @@ const (
 	CodeTemporarilyUnavailable = "temporarily_unavailable"
 	CodeSMSRateLimitExceeded   = "sms_rate_limit_exceeded"
 	CodeEmailRateLimitExceeded = "email_rate_limit_exceeded"
-	rfc6750ErrorURI            = "https://tools.ietf.org/html/rfc6750#section-3.1"
-	descUnknownAttributes      = "Unknown attribute(s) found."
-	descUnsupportedAttributes  = "Unsupported user attribute(s) found."
-	descBearerTokenNotFound    = "Bearer token not found in the request"
-	descServerError            = "The server encountered an unexpected condition."
-	descTemporarilyUnavailable = "The service is temporarily unavailable. Please try again later."
-	descInsufficientScope      = "The request requires higher privileges than provided by the access token."
-	descInvalidTokenGeneric    = "Error decoding JWT"
-	descPreconditionFailed     = "The user has changed since the ETag in If-Match was issued."
-	descUserNotFound           = "The user of the access token does not exist."
+	// RFC 9470 and RFC 9449.
+	CodeInsufficientUserAuthentication = "insufficient_user_authentication"
+	CodeInvalidDPoPProof               = "invalid_dpop_proof"
+	CodeUseDPoPNonce                   = "use_dpop_nonce"
+	rfc6750ErrorURI                    = "https://tools.ietf.org/html/rfc6750#section-3.1"
+	descUnknownAttributes              = "Unknown attribute(s) found."
+	descUnsupportedAttributes          = "Unsupported user attribute(s) found."
+	descBearerTokenNotFound            = "Bearer token not found in the request"
+	descServerError                    = "The server encountered an unexpected condition."
+	descTemporarilyUnavailable         = "The service is temporarily unavailable. Please try again later."
+	descInsufficientScope              = "The request requires higher privileges than provided by the access token."
+	descInvalidTokenGeneric            = "Error decoding JWT"
+	descPreconditionFailed             = "The user has changed since the ETag in If-Match was issued."
+	descUserNotFound                   = "The user of the access token does not exist."
+	descStepUp                         = "A more recent authentication is required."
+	descDPoPRequired                   = "A DPoP-bound access token is required."
+	descInvalidDPoPProof               = "The DPoP proof is not valid."
+	descUseDPoPNonce                   = "The DPoP proof must carry the server's nonce."
 )
 
 // Error is the one error type of the package: an OAuth-style JSON error
@@ -58,15 +66,20 @@ type Error struct {
 	// never echoes request input. Empty omits the member.
 	Description string
 
-	// Bearer makes the response carry a WWW-Authenticate: Bearer challenge
-	// built from Realm, Code, Description, URI and Scope (RFC 6750 §3).
-	Bearer bool
+	// Challenge, when set, is the auth-scheme of a WWW-Authenticate
+	// challenge that the response carries, built from Realm, Code,
+	// Description, URI, Scope and Params: SchemeBearer (RFC 6750 §3) or
+	// SchemeDPoP (RFC 9449 §7.1).
+	Challenge string
 	// Realm is the optional realm of the challenge.
 	Realm string
 	// URI is the error_uri of the challenge.
 	URI string
 	// Scope is the scope of the challenge, for insufficient_scope.
 	Scope string
+	// Params are further auth-params of the challenge, in order, such as
+	// max_age and acr_values (RFC 9470 §3) or algs (RFC 9449 §7.1).
+	Params []ChallengeParam
 
 	// Header holds extra response headers, such as Allow, Accept-Patch or
 	// Retry-After.
@@ -74,6 +87,17 @@ type Error struct {
 
 	// Err is the cause. It is never serialised.
 	Err error
+}
+
+// Authentication schemes of the Authorization header and of challenges.
+const (
+	SchemeBearer = "Bearer"
+	SchemeDPoP   = "DPoP"
+)
+
+// ChallengeParam is one auth-param of a WWW-Authenticate challenge.
+type ChallengeParam struct {
+	Name, Value string
 }
 
 // NewError returns an *Error with the given status, code and description.
@@ -132,13 +156,14 @@ func errorResponse(err error) (status int, body errorBody, header http.Header) {
 	header.Set("Content-Type", "application/json;charset=UTF-8")
 	header.Set("Cache-Control", "no-store")
 	header.Set("Pragma", "no-cache")
-	if e.Bearer {
+	if e.Challenge != "" {
 		header.Set("WWW-Authenticate", challenge(e))
 	}
 	return e.Status, errorBody{Error: e.Code, Description: e.Description}, header
 }
 
-// challenge builds the RFC 6750 §3 WWW-Authenticate value of e.
+// challenge builds the WWW-Authenticate value of e (RFC 6750 §3, RFC 9449
+// §7.1): its scheme and its non-empty auth-params as quoted strings.
 func challenge(e *Error) string {
 	var parts []string
 	add := func(name, value string) {
@@ -151,10 +176,33 @@ func challenge(e *Error) string {
 	add("error_description", e.Description)
 	add("error_uri", e.URI)
 	add("scope", e.Scope)
-	if len(parts) == 0 {
-		return "Bearer"
+	for _, p := range e.Params {
+		if isToken(p.Name) {
+			add(p.Name, p.Value)
+		}
 	}
-	return "Bearer " + strings.Join(parts, ", ")
+	if len(parts) == 0 {
+		return e.Challenge
+	}
+	return e.Challenge + " " + strings.Join(parts, ", ")
+}
+
+// isToken reports whether s is an RFC 9110 token, as an auth-param name
+// must be.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // quote returns s as an RFC 7230 quoted-string. RFC 6750 restricts the values

@@ -20,11 +20,11 @@ func TestErrorResponse(t *testing.T) {
 		{"plain error", leak, 500, errorBody{CodeServerError, descServerError}, nil},
 		{"wrapped *Error", fmt.Errorf("ctx: %w", errBadRequest(CodeMalformedEmail, "")), 400, errorBody{CodeMalformedEmail, ""}, nil},
 		{"*Error without a status", &Error{Code: "x"}, 500, errorBody{CodeServerError, descServerError}, nil},
-		{"bearer challenge", &Error{Status: 403, Code: CodeInsufficientScope, Description: descInsufficientScope, Bearer: true,
+		{"bearer challenge", &Error{Status: 403, Code: CodeInsufficientScope, Description: descInsufficientScope, Challenge: SchemeBearer,
 			Realm: "api", URI: rfc6750ErrorURI, Scope: "openid"}, 403, errorBody{CodeInsufficientScope, descInsufficientScope},
 			map[string]string{"WWW-Authenticate": `Bearer realm="api", error="insufficient_scope", error_description="` +
 				descInsufficientScope + `", error_uri="` + rfc6750ErrorURI + `", scope="openid"`}},
-		{"challenge values cannot break the header", &Error{Status: 401, Code: CodeInvalidToken, Description: "a\"b\\c\r\nd", Bearer: true},
+		{"challenge values cannot break the header", &Error{Status: 401, Code: CodeInvalidToken, Description: "a\"b\\c\r\nd", Challenge: SchemeBearer},
 			401, errorBody{CodeInvalidToken, "a\"b\\c\r\nd"}, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token", error_description="abcd"`}},
 		{"extra headers", errMethod("GET, HEAD"), 405, errorBody{CodeInvalidRequest, "The method is not allowed."},
 			map[string]string{"Allow": "GET, HEAD", "WWW-Authenticate": ""}},

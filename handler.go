@@ -28,6 +28,19 @@ type Config struct {
 	Scope string
 	// Realm, when set, is the realm of WWW-Authenticate challenges.
 	Realm string
+	// StepUp is the step-up authentication policy (RFC 9470) for changes of
+	// email, phone_number and step_up attributes, and for the send endpoint
+	// behind [Handler.Authenticator]. Default: off.
+	StepUp StepUp
+	// DPoP checks DPoP proofs (RFC 9449), so that sender-constrained tokens
+	// are accepted; see [Authenticator]. Default: nil, Bearer tokens only.
+	DPoP ProofVerifier
+	// RequireDPoP refuses Bearer tokens. It needs DPoP.
+	RequireDPoP bool
+	// PublicURL is the URL clients reach the handler's mount point by,
+	// which DPoP proofs name (htu): required with DPoP. See
+	// [Authenticator.PublicURL].
+	PublicURL string
 
 	// Store holds the users. Required.
 	Store UserStore
@@ -118,12 +131,22 @@ func New(cfg Config) (*Handler, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("userinfo: Config.Store is required")
 	}
+	switch {
+	case cfg.RequireDPoP && cfg.DPoP == nil:
+		return nil, errors.New("userinfo: Config.RequireDPoP needs Config.DPoP")
+	case cfg.DPoP != nil && cfg.PublicURL == "":
+		return nil, errors.New("userinfo: Config.DPoP needs Config.PublicURL, the URL clients reach the handler by")
+	case cfg.StepUp.MaxAge < 0 || cfg.StepUp.ClockSkew < 0:
+		return nil, errors.New("userinfo: Config.StepUp durations must not be negative")
+	}
 	reg, err := handlerRegistry(cfg)
 	if err != nil {
 		return nil, err
 	}
 	h := &Handler{
-		auth:     &Authenticator{Verifier: cfg.Tokens, Scope: cfg.Scope, Realm: cfg.Realm, Logger: cfg.Logger},
+		auth: &Authenticator{Verifier: cfg.Tokens, Scope: cfg.Scope, Realm: cfg.Realm,
+			DPoP: cfg.DPoP, RequireDPoP: cfg.RequireDPoP, PublicURL: cfg.PublicURL,
+			StepUp: cfg.StepUp, Logger: cfg.Logger, Now: cfg.Now},
 		store:    cfg.Store,
 		otp:      cfg.OTP,
 		policy:   cfg.Policy,
@@ -258,10 +281,11 @@ func storeError(err error) error {
 // patch runs the contract's checks in order and applies the change.
 func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *User, error) {
 	ctx := r.Context()
-	p, err := h.auth.Authenticate(r)
+	au, err := h.auth.authenticate(r)
 	if err != nil {
 		return nil, nil, err
 	}
+	p := au.p
 	body, err := ReadJSONObject(w, r, h.maxBody, MediaTypeJSON, MediaTypeMergePatch)
 	if err != nil {
 		return nil, nil, err
@@ -311,6 +335,13 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 	body, err = h.registry.validate(body)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Step-up, before If-Match and before any code is spent: for codes to
+	// redeem (also for the current value) and for step_up attributes.
+	if len(verify) > 0 || slices.ContainsFunc(slices.Collect(maps.Keys(body)), h.registry.stepUp) {
+		if err := h.auth.StepUp.check(au); err != nil {
+			return nil, nil, err
+		}
 	}
 	// If-Match, before any code is spent.
 	ifVersion, err := checkIfMatch(r, cur)

@@ -51,7 +51,11 @@ func (s *Service) serveSend(w http.ResponseWriter, r *http.Request) error {
 	p, ok := userinfo.PrincipalFromContext(r.Context())
 	if !ok || p.Subject == "" {
 		return &userinfo.Error{Status: http.StatusUnauthorized, Code: userinfo.CodeInvalidToken,
-			Description: descNotAuthenticated, Bearer: true}
+			Description: descNotAuthenticated, Challenge: userinfo.SchemeBearer}
+	}
+	// A stolen token must not spend the user's send allowance either.
+	if err := userinfo.RequireStepUp(r); err != nil {
+		return err
 	}
 	body, err := userinfo.ReadJSONObject(w, r, MaxSendBody, userinfo.MediaTypeJSON)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // Attribute describes one custom attribute of a registry, in the JSON form of
@@ -49,9 +50,18 @@ type Attribute struct {
 	// Mutable, when false, makes the attribute read-only for PATCH.
 	// Default: true.
 	Mutable *bool `json:"mutable,omitempty"`
+	// StepUp, when true, makes every change of the attribute, null
+	// included, need a recent authentication when the handler has a
+	// step-up policy (RFC 9470): a stolen access token must not be enough
+	// to change it. The schema's description says so. Default: false.
+	StepUp bool `json:"step_up,omitempty"`
 	// Description is a human description, copied into the schema.
 	Description string `json:"description,omitempty"`
 }
+
+// stepUpNote ends the schema description of every step_up attribute, so
+// that clients can tell them.
+const stepUpNote = "Changing it requires a recent authentication (step-up)."
 
 // IsMutable reports whether a PATCH may change the attribute: Mutable is nil
 // or true.
@@ -91,6 +101,9 @@ func (a Attribute) schemaNode() (*node, error) {
 		return nil, errorf("unknown type %q (want string, integer, number or boolean)", a.Type)
 	}
 	n := &node{Description: a.Description, Type: nullable(a.Type, true)}
+	if a.StepUp {
+		n.Description = strings.TrimSpace(n.Description + " " + stepUpNote)
+	}
 	isString := a.Type == "string"
 	isNumber := a.Type == "integer" || a.Type == "number"
 	if !isString && (a.Pattern != "" || a.Format != "" || a.MinLength != nil || a.MaxLength != nil) {

@@ -19,7 +19,7 @@ const maxDepth = 32
 
 var attributeKeys = []string{
 	"description", "enum", "format", "max_length", "maximum", "min_length", "minimum", "mutable", "name",
-	"pattern", "type",
+	"pattern", "step_up", "type",
 }
 
 // Parse reads a registry file, {"attributes": [ … ]} with one object per

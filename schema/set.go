@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -52,6 +53,8 @@ type entry struct {
 	nullable bool   // null (remove) is allowed
 	// check is the Go-side rule of a standard string claim, or nil.
 	check func(string) bool
+	// stepUp: changing the attribute needs a recent authentication.
+	stepUp bool
 	// minimum and maximum are a custom number's bounds, or nil.
 	minimum, maximum *json.Number
 	// node is the JSON Schema of the value (nil for read-only attributes),
@@ -120,7 +123,7 @@ func New(opts Options) (*Set, error) {
 		if err != nil {
 			return nil, err // unreachable: checkCustom checked it
 		}
-		e := &entry{kind: readOnly, typ: a.Type, nullable: true, minimum: a.Minimum, maximum: a.Maximum}
+		e := &entry{kind: readOnly, typ: a.Type, nullable: true, minimum: a.Minimum, maximum: a.Maximum, stepUp: a.StepUp}
 		if a.IsMutable() {
 			e.kind, e.node = writable, n
 		}
@@ -128,9 +131,9 @@ func New(opts Options) (*Set, error) {
 			// A refinement of a standard claim: both rules hold.
 			e.check = std.check
 			if e.node != nil {
-				desc := a.Description
-				if desc == "" {
-					desc = std.node.Description
+				desc := n.Description
+				if a.Description == "" {
+					desc = strings.TrimSpace(std.node.Description + " " + n.Description)
 				}
 				e.node = &node{Description: desc, AllOf: []*node{std.node, n}}
 			}
@@ -263,6 +266,13 @@ func (s *Set) Known(name string) bool { return s.entries[name] != nil }
 func (s *Set) Writable(name string) bool {
 	e := s.entries[name]
 	return e != nil && e.kind != readOnly
+}
+
+// StepUp reports whether changing name needs a recent authentication: a
+// custom attribute marked step_up.
+func (s *Set) StepUp(name string) bool {
+	e := s.entries[name]
+	return e != nil && e.stepUp
 }
 
 // CheckEmail reports whether addr is a valid email address, by the rule of
