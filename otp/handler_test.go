@@ -379,3 +379,41 @@ func TestSendHandlerSenderPanics(t *testing.T) {
 		t.Errorf("a log holds the code:\nserver: %s\nservice: %s", serverLog.String(), e.logs.String())
 	}
 }
+
+// With a step-up policy, a token whose authentication is old cannot send a
+// code: nothing is sent and the user's allowance is not spent.
+func TestSendHandlerStepUp(t *testing.T) {
+	e := newEnv(t, nil, nil)
+	now := e.clock.Now()
+	auth := &userinfo.Authenticator{
+		Verifier: userinfo.TokenVerifierFunc(func(_ context.Context, token string) (*userinfo.Principal, error) {
+			age := map[string]time.Duration{"tok-fresh": time.Minute, "tok-old": time.Hour}[token]
+			return &userinfo.Principal{Subject: "u1", Scopes: []string{"openid"}, AuthTime: now.Add(-age)}, nil
+		}),
+		StepUp: userinfo.StepUp{MaxAge: 10 * time.Minute},
+		Now:    e.clock.Now,
+	}
+	h := auth.Middleware(e.svc.SendHandler())
+	post := func(token string) *httptest.ResponseRecorder {
+		r := httptest.NewRequest(http.MethodPost, "/otp/send", strings.NewReader(`{"usage":"update_userinfo","email":"a@x.test"}`))
+		r.Header.Set("Authorization", "Bearer "+token)
+		r.Header.Set("Content-Type", jsonType)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		return w
+	}
+	for range DefaultSubjectLimit + 2 {
+		w := post("tok-old")
+		want := `Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required.", max_age="600"`
+		if w.Code != 401 || w.Header().Get("WWW-Authenticate") != want {
+			t.Fatalf("old token: %d %q, want 401 %q", w.Code, w.Header().Get("WWW-Authenticate"), want)
+		}
+	}
+	if n := len(e.sender.Messages()); n != 0 {
+		t.Fatalf("an old token had %d codes sent", n)
+	}
+	// The refused attempts counted nothing: a fresh token still may send.
+	if w := post("tok-fresh"); w.Code != 200 {
+		t.Errorf("fresh token after refusals: %d %s", w.Code, w.Body)
+	}
+}
