@@ -6,9 +6,10 @@
 // across processes.
 //
 // [Open] connects and creates or upgrades the tables (userinfo_users,
-// userinfo_otp_records, userinfo_otp_sends and userinfo_schema_migrations,
-// in the first schema of the search_path); [Store] is a
-// [userinfo.UserStore] and [Store.OTP] an [otp.Store].
+// userinfo_otp_records, userinfo_otp_sends, userinfo_dpop_replay and
+// userinfo_schema_migrations, in the first schema of the search_path);
+// [Store] is a [userinfo.UserStore], [Store.OTP] an [otp.Store] and
+// [Store.Replay] a [userinfo.ReplayStore].
 //
 //	db, err := postgres.Open(ctx, "postgres://idp@db.internal/idp?pool_max_conns=20")
 //	if err != nil {
@@ -45,8 +46,9 @@ var migrations embed.FS
 // contain NUL (the handler refuses those). Times are kept to the
 // microsecond.
 type Store struct {
-	pool  *pgxpool.Pool
-	owned bool
+	pool   *pgxpool.Pool
+	owned  bool
+	replay *ReplayStore
 }
 
 // Open connects to the database dsn with a new pool, creates or upgrades the
@@ -89,7 +91,9 @@ func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 	if err := migrate(ctx, pool); err != nil {
 		return nil, fmt.Errorf("postgres: migrating: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.replay = &ReplayStore{s: s}
+	return s, nil
 }
 
 // Close closes the pool if [Open] made it.

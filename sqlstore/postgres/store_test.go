@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -87,6 +88,26 @@ func TestOTPStore(t *testing.T) {
 	userinfotest.TestOTPStore(t, func(t testing.TB) otp.Store { return open(t, testDSN(t)).OTP() })
 }
 
+func TestReplayStore(t *testing.T) {
+	testDSN(t)
+	userinfotest.TestReplayStore(t, func(t testing.TB) userinfo.ReplayStore { return open(t, testDSN(t)).Replay() })
+}
+
+// TestReplayAcrossReplicas: a proof that one replica accepted is a replay
+// on another, whose pool is its own.
+func TestReplayAcrossReplicas(t *testing.T) {
+	dsn := testDSN(t)
+	a, b := open(t, dsn).Replay(), open(t, dsn).Replay()
+	now := time.Now()
+	ctx := context.Background()
+	if ok, err := a.Remember(ctx, "jkt.jti", now.Add(time.Minute), now); err != nil || !ok {
+		t.Fatalf("replica a: %v, %v; want true", ok, err)
+	}
+	if ok, err := b.Remember(ctx, "jkt.jti", now.Add(time.Minute), now); err != nil || ok {
+		t.Errorf("replica b: %v, %v; want false, a replay", ok, err)
+	}
+}
+
 // TestOpenConcurrently opens one new schema from several pools at once, as
 // replicas starting together do: every Open succeeds and the migrations are
 // applied once.
@@ -111,12 +132,16 @@ func TestOpenConcurrently(t *testing.T) {
 		}
 	}
 	s := open(t, dsn)
-	var rows int
-	if err := s.Pool().QueryRow(context.Background(), `SELECT count(*) FROM userinfo_schema_migrations`).Scan(&rows); err != nil {
+	var rows, versions int
+	if err := s.Pool().QueryRow(context.Background(), `SELECT count(*), count(DISTINCT version) FROM userinfo_schema_migrations`).Scan(&rows, &versions); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 {
-		t.Errorf("userinfo_schema_migrations has %d rows after %d concurrent opens, want 1", rows, n)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the migrations beside the test: %v, %v", files, err)
+	}
+	if rows != len(files) || versions != rows {
+		t.Errorf("userinfo_schema_migrations has %d rows of %d versions after %d concurrent opens, want each of the %d migrations once", rows, versions, n, len(files))
 	}
 }
 

@@ -5,7 +5,8 @@
 // github.com/ciamkit/userinfo/sqlstore/postgres.
 //
 // [Open] opens or creates the file and its tables; [Store] is a
-// [userinfo.UserStore] and [Store.OTP] an [otp.Store].
+// [userinfo.UserStore], [Store.OTP] an [otp.Store] and [Store.Replay] a
+// [userinfo.ReplayStore].
 //
 //	db, err := sqlite.Open(ctx, "userinfo.db")
 //	if err != nil {
@@ -56,7 +57,8 @@ type Store struct {
 	db *sql.DB
 	// wlock queues the process's writers, so that they wait in Go, with
 	// their contexts, rather than in SQLite's busy handler.
-	wlock chan struct{}
+	wlock  chan struct{}
+	replay *ReplayStore
 }
 
 // Open opens the SQLite database file at path, creating it if needed,
@@ -92,6 +94,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	}
 	s := &Store{db: db, wlock: make(chan struct{}, 1)}
+	s.replay = &ReplayStore{s: s}
 	if err := s.migrateWhenFree(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)

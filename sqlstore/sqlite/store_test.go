@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
@@ -39,6 +40,25 @@ func TestOTPStore(t *testing.T) {
 	userinfotest.TestOTPStore(t, func(t testing.TB) otp.Store { return open(t, tempDB(t)).OTP() })
 }
 
+func TestReplayStore(t *testing.T) {
+	userinfotest.TestReplayStore(t, func(t testing.TB) userinfo.ReplayStore { return open(t, tempDB(t)).Replay() })
+}
+
+// TestReplayAcrossStores: a proof that one process accepted is a replay for
+// another on the same file.
+func TestReplayAcrossStores(t *testing.T) {
+	path := tempDB(t)
+	a, b := open(t, path).Replay(), open(t, path).Replay()
+	now := time.Now()
+	ctx := context.Background()
+	if ok, err := a.Remember(ctx, "jkt.jti", now.Add(time.Minute), now); err != nil || !ok {
+		t.Fatalf("store a: %v, %v; want true", ok, err)
+	}
+	if ok, err := b.Remember(ctx, "jkt.jti", now.Add(time.Minute), now); err != nil || ok {
+		t.Errorf("store b: %v, %v; want false, a replay", ok, err)
+	}
+}
+
 // TestOpenConcurrently opens one new file from several stores at once, as
 // processes starting together do: every Open succeeds, migrations run once.
 func TestOpenConcurrently(t *testing.T) {
@@ -62,12 +82,16 @@ func TestOpenConcurrently(t *testing.T) {
 		}
 	}
 	s := open(t, path)
-	var rows int
-	if err := s.DB().QueryRow(`SELECT count(*) FROM userinfo_schema_migrations`).Scan(&rows); err != nil {
+	var rows, versions int
+	if err := s.DB().QueryRow(`SELECT count(*), count(DISTINCT version) FROM userinfo_schema_migrations`).Scan(&rows, &versions); err != nil {
 		t.Fatal(err)
 	}
-	if rows != 1 {
-		t.Errorf("userinfo_schema_migrations has %d rows after %d concurrent opens, want 1", rows, n)
+	files, err := filepath.Glob("migrations/*.sql")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("the migrations beside the test: %v, %v", files, err)
+	}
+	if rows != len(files) || versions != rows {
+		t.Errorf("userinfo_schema_migrations has %d rows of %d versions after %d concurrent opens, want each of the %d migrations once", rows, versions, n, len(files))
 	}
 	var mode string
 	if err := s.DB().QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
