@@ -68,12 +68,18 @@ type tokenRequest struct {
 	Scope     string `json:"scope"`
 	ClientID  string `json:"client_id"`
 	ExpiresIn int64  `json:"expires_in"`
+	// AuthTime is the token's auth_time, Unix seconds: when the user
+	// authenticated. Default: now. An older one shows step-up.
+	AuthTime int64 `json:"auth_time"`
+	// JKT binds the token to a DPoP key: its cnf.jkt (RFC 9449 §6.1).
+	JKT string `json:"jkt"`
 }
 
 // tokenHandler serves POST /dev/token: {"sub":"u1","scope":"openid profile"}
 // is answered {"access_token":…,"token_type":"Bearer","expires_in":3600,…}.
 // Defaults: sub "demo", the scope "openid profile email phone", client
-// "example-dev", one hour.
+// "example-dev", one hour, auth_time now. "auth_time" sets another one;
+// "jkt" binds the token to a DPoP key (token_type "DPoP").
 func (d *devIssuer) tokenHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req := tokenRequest{}
@@ -99,6 +105,10 @@ func (d *devIssuer) tokenHandler() http.Handler {
 			return
 		}
 		now := d.now()
+		authTime := now.Unix()
+		if req.AuthTime != 0 {
+			authTime = req.AuthTime
+		}
 		claims := map[string]any{
 			"iss":       d.issuer,
 			"sub":       req.Sub,
@@ -106,6 +116,12 @@ func (d *devIssuer) tokenHandler() http.Handler {
 			"client_id": req.ClientID,
 			"iat":       now.Unix(),
 			"exp":       now.Add(ttl).Unix(),
+			"auth_time": authTime,
+		}
+		tokenType := userinfo.SchemeBearer
+		if req.JKT != "" {
+			claims["cnf"] = map[string]any{"jkt": req.JKT}
+			tokenType = userinfo.SchemeDPoP
 		}
 		if d.audience != "" {
 			claims["aud"] = d.audience
@@ -117,7 +133,7 @@ func (d *devIssuer) tokenHandler() http.Handler {
 		}
 		writeJSON(w, http.StatusOK, map[string]any{
 			"access_token": token,
-			"token_type":   "Bearer",
+			"token_type":   tokenType,
 			"expires_in":   int64(ttl / time.Second),
 			"scope":        req.Scope,
 		})

@@ -179,6 +179,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		OTP:      svc,
 		Registry: registry,
 		Policy:   policy,
+		StepUp:   userinfo.StepUp{MaxAge: o.maxAuthAge},
 		Logger:   logger,
 		OnUpdate: onUpdate(logger, svc),
 	})
