@@ -248,15 +248,19 @@ func checkNotFound(t tester, ctx context.Context, s Store) {
 		t.Errorf("GetUser(ctx, %q) on an empty store: got err %v, want %v", "nobody", err, userinfo.ErrUserNotFound)
 	}
 	seed(t, ctx, s, "u1", baseAttrs(1))
-	for _, sub := range []string{"nobody", "U1", "u1 ", ""} {
+	// A subject no store can hold (NUL, invalid UTF-8) is no user either,
+	// never a store failure.
+	for _, sub := range []string{"nobody", "U1", "u1 ", "", "u1\x00", "\x00", "u\xff1"} {
 		call := fmt.Sprintf("GetUser(ctx, %q) with only %q stored", sub, "u1")
 		_, err := s.GetUser(ctx, sub)
 		wantErr(t, call, err, userinfo.ErrUserNotFound)
 	}
-	up := userinfo.Update{Subject: "nobody", Set: map[string]any{"nickname": "Ghost"}, Now: time1}
-	_, err := s.UpdateUser(ctx, up)
-	wantErr(t, fmt.Sprintf("UpdateUser(ctx, %s)", showUpdate(up)), err, userinfo.ErrUserNotFound)
-	up = userinfo.Update{Subject: "nobody", IfVersion: 1, Set: map[string]any{"nickname": "Ghost"}, Now: time1}
+	for _, sub := range []string{"nobody", "u1\x00", "u\xff1"} {
+		up := userinfo.Update{Subject: sub, Set: map[string]any{"nickname": "Ghost"}, Now: time1}
+		_, err := s.UpdateUser(ctx, up)
+		wantErr(t, fmt.Sprintf("UpdateUser(ctx, %s)", showUpdate(up)), err, userinfo.ErrUserNotFound)
+	}
+	up := userinfo.Update{Subject: "nobody", IfVersion: 1, Set: map[string]any{"nickname": "Ghost"}, Now: time1}
 	if _, err := s.UpdateUser(ctx, up); !errors.Is(err, userinfo.ErrUserNotFound) && !errors.Is(err, userinfo.ErrVersionConflict) {
 		t.Errorf("UpdateUser(ctx, %s): got err %v, want %v or %v", showUpdate(up), err, userinfo.ErrUserNotFound, userinfo.ErrVersionConflict)
 	}

@@ -182,6 +182,9 @@ func scanUser(row pgx.Row, subject string) (*userinfo.User, error) {
 
 // GetUser implements [userinfo.UserStore].
 func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, error) {
+	if !sqlcommon.StorableSubject(subject) {
+		return nil, userinfo.ErrUserNotFound
+	}
 	u, err := scanUser(s.pool.QueryRow(ctx,
 		`SELECT version, updated_at, attributes FROM userinfo_users WHERE subject = $1`, subject), subject)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -212,6 +215,9 @@ RETURNING version, updated_at, attributes`
 // with its version check; a unique violation of the email or phone-number
 // index is ErrDuplicateEmail or ErrDuplicatePhoneNumber.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
+	if !sqlcommon.StorableSubject(u.Subject) {
+		return nil, userinfo.ErrUserNotFound
+	}
 	set, err := attrjson.Encode(u.Set)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: UpdateUser: %w", err)

@@ -206,6 +206,9 @@ func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
 // GetUser implements [userinfo.UserStore].
 func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, error) {
+	if !sqlcommon.StorableSubject(subject) {
+		return nil, userinfo.ErrUserNotFound
+	}
 	var (
 		version int64
 		at, raw string
@@ -238,6 +241,9 @@ func newUser(subject string, version int64, at, raw string) (*userinfo.User, err
 // a unique violation of the email or phone-number index is ErrDuplicateEmail
 // or ErrDuplicatePhoneNumber, and rolls everything back.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
+	if !sqlcommon.StorableSubject(u.Subject) {
+		return nil, userinfo.ErrUserNotFound
+	}
 	var out *userinfo.User
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		var (

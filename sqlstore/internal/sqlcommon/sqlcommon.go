@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ciamkit/userinfo/internal/attrjson"
 )
@@ -41,6 +42,14 @@ func Changes(set map[string]any, remove []string) (email, phone KeyChange) {
 		phone = KeyChange{Changed: true, Key: attrjson.PhoneKey(v)}
 	}
 	return email, phone
+}
+
+// StorableSubject reports whether a database can hold subject as text:
+// valid UTF-8 without NUL. No user has any other subject, so the stores
+// answer the others userinfo.ErrUserNotFound without asking the database,
+// which would fail on them.
+func StorableSubject(subject string) bool {
+	return utf8.ValidString(subject) && !strings.ContainsRune(subject, 0)
 }
 
 // Migration is one embedded schema migration, named NNNN_what.sql.
