@@ -507,8 +507,12 @@ func checkIfMatch(r *http.Request, cur *User) (uint64, error) {
 	current := etag(cur.Version)
 	for _, v := range values {
 		for _, tag := range strings.Split(v, ",") {
-			tag = strings.TrimSpace(tag)
-			if tag == "*" || tag == current {
+			switch strings.TrimSpace(tag) {
+			case "*":
+				// True whenever the user exists (RFC 9110 §13.1.1),
+				// whatever its version: the write is not conditional.
+				return 0, nil
+			case current:
 				return cur.Version, nil
 			}
 		}

@@ -58,6 +58,37 @@ func TestPatchIfMatchRaced(t *testing.T) {
 	}
 }
 
+// If-Match: * is true whenever the user exists (RFC 9110 §13.1.1): a write
+// raced by another one, and concurrent writers, all succeed.
+func TestPatchIfMatchStar(t *testing.T) {
+	hs := newHarness(t)
+	hs.h.store = &racingStore{UserStore: hs.mem, other: Update{Subject: "u1", Set: map[string]any{"nickname": "between"}, Now: testNow}}
+	r := newRequest(http.MethodPatch, "tok-u1", `{"nickname":"final"}`)
+	r.Header.Set("If-Match", "*")
+	if w := hs.serve(r); w.Code != http.StatusOK {
+		t.Fatalf("raced write with If-Match *: %d %s", w.Code, w.Body.String())
+	}
+	hs.h.store = hs.mem
+	var wg sync.WaitGroup
+	codes := make([]int, 20)
+	for i := range codes {
+		wg.Go(func() {
+			r := newRequest(http.MethodPatch, "tok-u1", fmt.Sprintf(`{"nickname":"w%d"}`, i))
+			r.Header.Set("If-Match", "*")
+			codes[i] = hs.serve(r).Code
+		})
+	}
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("concurrent PATCH %d with If-Match *: %d, want 200", i, c)
+		}
+	}
+	r = newRequest(http.MethodPatch, "tok-ghost", `{"nickname":"x"}`)
+	r.Header.Set("If-Match", "*")
+	checkError(t, hs.serve(r), http.StatusNotFound, CodeUserNotFound, "*")
+}
+
 // A panic in OnUpdate comes after the write: the answer is still 200.
 func TestPatchOnUpdatePanics(t *testing.T) {
 	var logs bytes.Buffer

@@ -44,7 +44,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.attributes, "attributes", "", "custom attribute registry, a JSON file {\"attributes\": […]}")
 	fs.StringVar(&o.seed, "seed", "", "JSON file: an array of users upserted at start, [{\"sub\":\"u1\",\"email\":…}]")
 	fs.StringVar(&o.otpOutbox, "otp-outbox", "", "append each OTP sent as a JSON line to the file at `PATH` (default: print codes to the console)")
-	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code")
+	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code, 1s to 1h")
 	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file, random for memory)")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
@@ -64,8 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.jwksURL != "" && o.jwksFile != "" {
 		return nil, fmt.Errorf("%w: -jwks-url and -jwks-file are exclusive", errUsage)
 	}
-	if o.otpTTL <= 0 {
-		return nil, fmt.Errorf("%w: -otp-ttl must be positive", errUsage)
+	if o.otpTTL < time.Second || o.otpTTL > time.Hour {
+		return nil, fmt.Errorf("%w: -otp-ttl must be between 1s and 1h", errUsage)
 	}
 	if o.maxAuthAge < 0 {
 		return nil, fmt.Errorf("%w: -max-auth-age must not be negative", errUsage)

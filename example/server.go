@@ -273,6 +273,7 @@ func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*
 	}
 	return otp.New(otp.Config{
 		Store:    b.otp,
+		Users:    b.users,
 		Sender:   sender,
 		Registry: registry,
 		Key:      key,

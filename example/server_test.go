@@ -175,6 +175,9 @@ func TestSetupErrors(t *testing.T) {
 	}{
 		{"both JWKS flags", []string{"-jwks-url", "http://x", "-jwks-file", "f"}, "exclusive", true},
 		{"zero TTL", []string{"-otp-ttl", "0s"}, "-otp-ttl", true},
+		{"TTL under a second", []string{"-otp-ttl", "500ms"}, "-otp-ttl", true},
+		{"TTL past an hour", []string{"-otp-ttl", "2562047h"}, "-otp-ttl", true},
+		{"negative max auth age", []string{"-max-auth-age", "-1m"}, "-max-auth-age", true},
 		{"unknown flag", []string{"-port", "1"}, "-port", true},
 		{"argument", []string{"-db", "memory", "extra"}, "extra", true},
 		{"unknown store", []string{"-db", "mysql://u:secret@h/db"}, "unknown store", false},

@@ -26,6 +26,9 @@ const (
 	DefaultSubjectLimit = 10
 	DefaultWindow       = 10 * time.Minute
 	DefaultPurgeEvery   = time.Minute
+	// MaxTTL bounds Config.TTL and Config.Window: a code or a counted send
+	// must end at a time every store can keep.
+	MaxTTL = 24 * time.Hour
 	// MinKeyLen is the least length of Config.Key, in bytes.
 	MinKeyLen = 32
 )
@@ -38,6 +41,11 @@ type Config struct {
 	Store Store
 	// Sender delivers codes and notices. Required.
 	Sender Sender
+	// Users, when set, is the handler's user store: a send for a subject it
+	// does not hold (a deleted user whose token still lives) is answered
+	// 404 user_not_found, and nothing is sent or counted. Set it to the
+	// same store as userinfo.Config.Store. Default: none, no such check.
+	Users userinfo.UserStore
 	// Registry checks the addresses codes are sent to
 	// ([userinfo.Registry.CheckAddress]). Give the handler the same value
 	// (userinfo.Config.Registry, or leave that nil to take this one), so
@@ -52,7 +60,8 @@ type Config struct {
 	// fail on the others; changing it invalidates the codes in flight (at
 	// most TTL old). Required.
 	Key []byte
-	// TTL is the lifetime of a code. Default: DefaultTTL, 5 minutes.
+	// TTL is the lifetime of a code, at most MaxTTL. Default: DefaultTTL,
+	// 5 minutes.
 	TTL time.Duration
 	// MaxAttempts is how many times a code may be tried; after that many
 	// wrong codes its otp_token is dead. Default: DefaultMaxAttempts, 5.
@@ -113,6 +122,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("otp: Config.Key must be at least %d bytes", MinKeyLen)
 	case cfg.TTL < 0, cfg.MaxAttempts < 0, cfg.TargetLimit < 0, cfg.SubjectLimit < 0, cfg.Window < 0:
 		return nil, errors.New("otp: Config durations and limits must not be negative")
+	case cfg.TTL > MaxTTL, cfg.Window > MaxTTL:
+		return nil, fmt.Errorf("otp: Config.TTL and Config.Window must be at most %v", MaxTTL)
 	}
 	cfg.Key = append([]byte(nil), cfg.Key...)
 	if cfg.TTL == 0 {
@@ -156,7 +167,8 @@ const descSendFailed = "Failed to send OTP. Please try again later."
 //
 // Errors are *userinfo.Error for the client: invalid_request for an unknown
 // channel or an empty purpose, malformed_email / malformed_phone_number for
-// an address that Config.Registry refuses, 429 sms_rate_limit_exceeded /
+// an address that Config.Registry refuses, 404 user_not_found for a subject
+// that Config.Users does not hold, 429 sms_rate_limit_exceeded /
 // email_rate_limit_exceeded with Retry-After when the subject or the address
 // had too many codes sent (a request refused for the address still counts
 // towards the subject's limit), 503 temporarily_unavailable when the Sender
@@ -171,6 +183,13 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 	}
 	if err := s.cfg.Registry.CheckAddress(channel, target); err != nil {
 		return "", err
+	}
+	if s.cfg.Users != nil {
+		if _, err := s.cfg.Users.GetUser(ctx, subject); errors.Is(err, userinfo.ErrUserNotFound) {
+			return "", userinfo.NewError(http.StatusNotFound, userinfo.CodeUserNotFound, "The user of the access token does not exist.")
+		} else if err != nil {
+			return "", s.storeFailed(ctx, "user lookup", err)
+		}
 	}
 	// What Record promises stores.
 	if !storable(target) {

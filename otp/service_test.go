@@ -28,6 +28,8 @@ func TestNewRequiresConfig(t *testing.T) {
 		{"short key", func(c *Config) { c.Key = testKey[:MinKeyLen-1] }, "Key"},
 		{"negative TTL", func(c *Config) { c.TTL = -time.Second }, "negative"},
 		{"negative attempts", func(c *Config) { c.MaxAttempts = -1 }, "negative"},
+		{"TTL past what stores keep", func(c *Config) { c.TTL = 2562047 * time.Hour }, "at most"},
+		{"window past what stores keep", func(c *Config) { c.Window = 25 * time.Hour }, "at most"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -452,5 +454,28 @@ func TestLogs(t *testing.T) {
 		if strings.Contains(logs, addr) {
 			t.Errorf("the logs show the address %s:\n%s", addr, logs)
 		}
+	}
+}
+
+// With Config.Users, a send for a subject that no longer exists is 404:
+// nothing is sent and nothing counted.
+func TestSendUnknownUser(t *testing.T) {
+	users := userinfo.NewMemoryStore()
+	if _, err := users.Put(context.Background(), "u1", map[string]any{"nickname": "one"}); err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, nil, func(c *Config) { c.Users = users; c.TargetLimit = 1 })
+	for range 3 {
+		w := e.post(t, "ghost", jsonType, `{"usage":"update_userinfo","email":"a@x.test"}`)
+		if w.Code != 404 || w.Body.String() != errBody("user_not_found", "The user of the access token does not exist.") {
+			t.Fatalf("ghost: %d %s, want 404 user_not_found", w.Code, w.Body)
+		}
+	}
+	if n := len(e.sender.Messages()); n != 0 {
+		t.Fatalf("%d codes sent for a user that does not exist", n)
+	}
+	// Nothing was counted against the address: u1 may still send to it.
+	if w := e.post(t, "u1", jsonType, `{"usage":"update_userinfo","email":"a@x.test"}`); w.Code != 200 {
+		t.Errorf("u1 after the refusals: %d %s", w.Code, w.Body)
 	}
 }

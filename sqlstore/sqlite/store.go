@@ -28,6 +28,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"strconv"
 	"strings"
@@ -61,8 +62,8 @@ type Store struct {
 	replay *ReplayStore
 }
 
-// Open opens the SQLite database file at path, creating it if needed,
-// creates or upgrades the tables, and returns the store. ":memory:" opens a
+// Open opens the SQLite database file at path, creating it if needed with
+// mode 0600 (an existing file keeps its mode), creates or upgrades the tables, and returns the store. ":memory:" opens a
 // private in-memory database (on one connection). [Store.DB] gives the
 // connection pool for tuning, e.g. SetMaxOpenConns; its default is at most
 // 4 connections or the number of CPUs, whichever is more.
@@ -82,6 +83,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		// A SQLite URI, so that any file name works: escape what URIs
 		// give a meaning to.
 		dsn = "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path) + "?" + params
+		// The file holds personal data: create it readable by its owner
+		// alone (SQLite gives its -wal and -shm files the same mode).
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
+		}
+		f.Close()
 	}
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {

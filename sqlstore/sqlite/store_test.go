@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -38,6 +39,25 @@ func TestUserStoreInMemory(t *testing.T) {
 
 func TestOTPStore(t *testing.T) {
 	userinfotest.TestOTPStore(t, func(t testing.TB) otp.Store { return open(t, tempDB(t)).OTP() })
+}
+
+// The database file and its WAL files are the owner's alone.
+func TestFileMode(t *testing.T) {
+	path := tempDB(t)
+	s := open(t, path)
+	if _, err := s.Put(context.Background(), "u1", map[string]any{"nickname": "x"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Errorf("%s: %v", p, err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
 }
 
 func TestReplayStore(t *testing.T) {
