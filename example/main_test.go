@@ -294,7 +294,7 @@ func TestUsageErrorIsPrinted(t *testing.T) {
 	if !errors.As(err, &exit) || exit.ExitCode() != 2 {
 		t.Fatalf("exit: %v, want status 2", err)
 	}
-	if !strings.Contains(string(out), "-otp-ttl must be positive") {
+	if !strings.Contains(string(out), "-otp-ttl must be between 1s and 1h") {
 		t.Errorf("output %q does not say what is wrong", out)
 	}
 }
