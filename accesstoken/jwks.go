@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"context"
@@ -84,7 +84,7 @@ type RemoteKeySet struct {
 // last fetched set keeps serving.
 func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 	if (cfg.URL == "") == (cfg.Issuer == "") {
-		return nil, errors.New("userinfo: RemoteKeySetConfig needs exactly one of URL and Issuer")
+		return nil, errors.New("accesstoken: RemoteKeySetConfig needs exactly one of URL and Issuer")
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -124,17 +124,17 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transformKeySet),
 		httprc.WithHTTPClient(client), httprc.WithMinInterval(minInterval), httprc.WithMaxInterval(maxInterval))
 	if err != nil {
-		return nil, fmt.Errorf("userinfo: JWK set resource: %w", err)
+		return nil, fmt.Errorf("accesstoken: JWK set resource: %w", err)
 	}
 	bctx, cancel := context.WithCancel(ctx)
 	ctrl, err := httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client)).Start(bctx)
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("userinfo: start JWK set refresh: %w", err)
+		return nil, fmt.Errorf("accesstoken: start JWK set refresh: %w", err)
 	}
 	if err := ctrl.Add(bctx, res, httprc.WithWaitReady(false)); err != nil {
 		cancel()
-		return nil, fmt.Errorf("userinfo: register JWK set: %w", err)
+		return nil, fmt.Errorf("accesstoken: register JWK set: %w", err)
 	}
 	return &RemoteKeySet{url: jwksURL, ctx: bctx, cancel: cancel, ctrl: ctrl, res: res, cooldown: cooldown, now: now}, nil
 }
@@ -147,7 +147,7 @@ func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
 		return nil, err
 	}
 	if len(data) > maxJWKSBytes {
-		return nil, errors.New("userinfo: JWK set too large")
+		return nil, errors.New("accesstoken: JWK set too large")
 	}
 	return parseKeySet(data)
 }
@@ -156,7 +156,7 @@ func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
 func checkFetchURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("userinfo: %q is not an http(s) URL", s)
+		return fmt.Errorf("accesstoken: %q is not an http(s) URL", s)
 	}
 	return nil
 }
@@ -169,29 +169,29 @@ func discoverJWKSURI(ctx context.Context, client *http.Client, issuer string) (s
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", nil)
 	if err != nil {
-		return "", fmt.Errorf("userinfo: discovery: %w", err)
+		return "", fmt.Errorf("accesstoken: discovery: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("userinfo: discovery: %w", err)
+		return "", fmt.Errorf("accesstoken: discovery: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("userinfo: discovery: status %d", resp.StatusCode)
+		return "", fmt.Errorf("accesstoken: discovery: status %d", resp.StatusCode)
 	}
 	var meta struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&meta); err != nil {
-		return "", fmt.Errorf("userinfo: discovery: %w", err)
+		return "", fmt.Errorf("accesstoken: discovery: %w", err)
 	}
 	if meta.Issuer != issuer {
-		return "", fmt.Errorf("userinfo: discovery: issuer %q does not match %q", meta.Issuer, issuer)
+		return "", fmt.Errorf("accesstoken: discovery: issuer %q does not match %q", meta.Issuer, issuer)
 	}
 	if meta.JWKSURI == "" {
-		return "", errors.New("userinfo: discovery: no jwks_uri")
+		return "", errors.New("accesstoken: discovery: no jwks_uri")
 	}
 	return meta.JWKSURI, nil
 }

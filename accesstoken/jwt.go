@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ciamkit/userinfo"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
@@ -70,7 +72,7 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
-// JWTVerifier is a [TokenVerifier] of JWT access tokens (RFC 7519, RFC 9068)
+// JWTVerifier is a [userinfo.TokenVerifier] of JWT access tokens (RFC 7519, RFC 9068)
 // in the JWS compact serialisation. It checks, in order: the size; the
 // shape (three base64url segments: a JWE, the JSON serialisation and padding
 // are refused); the protected header (an allowed "alg"; no "crit", "b64",
@@ -80,8 +82,8 @@ type JWTConfig struct {
 // within the clock skew; "iss" and "aud" when configured; "sub" a non-empty
 // string.
 //
-// Every refusal wraps [ErrInvalidToken]. When the key set is unavailable it
-// returns the key set's error instead (the [Authenticator] answers 503).
+// Every refusal wraps [userinfo.ErrInvalidToken]. When the key set is unavailable it
+// returns the key set's error instead (the [userinfo.Authenticator] answers 503).
 // A JWTVerifier is safe for concurrent use.
 type JWTVerifier struct {
 	keys         KeySet
@@ -100,10 +102,10 @@ type JWTVerifier struct {
 // algorithm without a secret, or a secret under 32 bytes.
 func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	if cfg.Keys == nil && cfg.HMACSecret == nil {
-		return nil, errors.New("userinfo: JWTConfig.Keys is required")
+		return nil, errors.New("accesstoken: JWTConfig.Keys is required")
 	}
 	if cfg.HMACSecret != nil && len(cfg.HMACSecret) < 32 {
-		return nil, errors.New("userinfo: JWTConfig.HMACSecret must have at least 32 bytes")
+		return nil, errors.New("accesstoken: JWTConfig.HMACSecret must have at least 32 bytes")
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
@@ -140,31 +142,31 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		isHMAC := slices.Contains(hmacAlgorithms, alg)
 		switch {
 		case isHMAC && cfg.HMACSecret == nil:
-			return nil, fmt.Errorf("userinfo: algorithm %s needs JWTConfig.HMACSecret", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %s needs JWTConfig.HMACSecret", alg)
 		case !isHMAC && !slices.Contains(defaultAlgorithms, alg):
-			return nil, fmt.Errorf("userinfo: algorithm %q is not supported", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
 		case !isHMAC && cfg.Keys == nil:
-			return nil, fmt.Errorf("userinfo: algorithm %s needs JWTConfig.Keys", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %s needs JWTConfig.Keys", alg)
 		}
 		sa, ok := jwa.LookupSignatureAlgorithm(alg)
 		if !ok {
-			return nil, fmt.Errorf("userinfo: algorithm %q is not supported", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
 		}
 		vf, err := jws.VerifierFor(sa)
 		if err != nil {
-			return nil, fmt.Errorf("userinfo: algorithm %s: %w", alg, err)
+			return nil, fmt.Errorf("accesstoken: algorithm %s: %w", alg, err)
 		}
 		v.verifiers[alg] = vf
 	}
 	return v, nil
 }
 
-// tokenError is a refusal of a token: it is an ErrInvalidToken with a
+// tokenError is a refusal of a token: it is a userinfo.ErrInvalidToken with a
 // reason for logs. The reasons are fixed texts, never token content.
 type tokenError struct{ reason string }
 
-func (e *tokenError) Error() string        { return "userinfo: invalid access token: " + e.reason }
-func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
+func (e *tokenError) Error() string        { return "accesstoken: invalid access token: " + e.reason }
+func (e *tokenError) Is(target error) bool { return target == userinfo.ErrInvalidToken }
 
 var (
 	errTokenTooLarge    = &tokenError{"token exceeds the size limit"}
@@ -197,8 +199,8 @@ var b64 = base64.RawURLEncoding.Strict()
 // maxKeysTried bounds the keys tried for a token without a matching kid.
 const maxKeysTried = 4
 
-// VerifyToken implements [TokenVerifier].
-func (v *JWTVerifier) VerifyToken(ctx context.Context, token string) (*Principal, error) {
+// VerifyToken implements [userinfo.TokenVerifier].
+func (v *JWTVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
 	if len(token) > v.maxSize {
 		return nil, errTokenTooLarge
 	}
@@ -299,10 +301,10 @@ func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, inpu
 	}
 	keys, err := v.keys.VerificationKeys(ctx, kid)
 	if err != nil {
-		if errors.Is(err, ErrInvalidToken) {
+		if errors.Is(err, userinfo.ErrInvalidToken) {
 			return err
 		}
-		return fmt.Errorf("userinfo: key set: %w", err)
+		return fmt.Errorf("accesstoken: key set: %w", err)
 	}
 	if len(keys) == 0 {
 		return errTokenUnknownKey
@@ -327,7 +329,7 @@ func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, inpu
 }
 
 // principal checks the claims and builds the principal.
-func (v *JWTVerifier) principal(claims map[string]any) (*Principal, error) {
+func (v *JWTVerifier) principal(claims map[string]any) (*userinfo.Principal, error) {
 	now := v.now()
 	exp, ok := claims["exp"].(float64)
 	if !ok || exp <= 0 {
@@ -364,7 +366,7 @@ func (v *JWTVerifier) principal(claims map[string]any) (*Principal, error) {
 	if sub == "" {
 		return nil, errTokenSubject
 	}
-	p := &Principal{Subject: sub, Expiry: expiry, Claims: claims}
+	p := &userinfo.Principal{Subject: sub, Expiry: expiry, Claims: claims}
 	p.Scopes = appendScopes(appendScopes(nil, claims["scope"]), claims["scp"])
 	if p.ClientID, _ = claims["client_id"].(string); p.ClientID == "" {
 		p.ClientID, _ = claims["azp"].(string)

@@ -1,4 +1,4 @@
-package userinfo_test
+package accesstoken_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
+	"github.com/ciamkit/userinfo/internal/bearertest"
 )
 
 // countingVerifier accepts tokens "ok-…" with an expiry of exp, counting
@@ -36,7 +38,7 @@ func TestTokenCache(t *testing.T) {
 	ctx := context.Background()
 	clock := newClock(btNow)
 	next := &countingVerifier{exp: btNow.Add(2 * time.Minute)}
-	c := userinfo.NewTokenCache(next, userinfo.TokenCacheConfig{Size: 3, MaxAge: 5 * time.Minute, Now: clock.Now})
+	c := accesstoken.NewCache(next, accesstoken.CacheConfig{Size: 3, MaxAge: 5 * time.Minute, Now: clock.Now})
 
 	verify := func(token string, wantCalls int64) *userinfo.Principal {
 		t.Helper()
@@ -102,7 +104,7 @@ func TestTokenCache(t *testing.T) {
 
 func TestTokenCacheConcurrent(t *testing.T) {
 	next := &countingVerifier{exp: time.Now().Add(time.Hour)}
-	c := userinfo.NewTokenCache(next, userinfo.TokenCacheConfig{Size: 8})
+	c := accesstoken.NewCache(next, accesstoken.CacheConfig{Size: 8})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
@@ -128,16 +130,16 @@ func TestTokenCacheConcurrent(t *testing.T) {
 // scope, and the cache hides nothing of the answers.
 func TestTokenCacheThroughMiddleware(t *testing.T) {
 	next := &countingVerifier{exp: time.Now().Add(time.Hour)}
-	a := &userinfo.Authenticator{Verifier: userinfo.NewTokenCache(next, userinfo.TokenCacheConfig{})}
+	a := &userinfo.Authenticator{Verifier: accesstoken.NewCache(next, accesstoken.CacheConfig{})}
 	for range 3 {
-		btCheck(t, btServe(a, "/", "Bearer ok-u1"), 200, "", "")
-		btCheck(t, btServe(a, "/", "Bearer bad"), 401, "invalid_token", challengeInvalidToken)
-		btCheck(t, btServe(a, "/", "Bearer unavailable"), 503, "temporarily_unavailable", "")
+		bearertest.Check(t, bearertest.Serve(a, "/", "Bearer ok-u1"), 200, "", "")
+		bearertest.Check(t, bearertest.Serve(a, "/", "Bearer bad"), 401, "invalid_token", bearertest.ChallengeInvalidToken)
+		bearertest.Check(t, bearertest.Serve(a, "/", "Bearer unavailable"), 503, "temporarily_unavailable", "")
 	}
 	if got := next.calls.Load(); got != 7 {
 		t.Fatalf("calls = %d, want 7 (one for the good token, three each for the others)", got)
 	}
 	a.Scope = "admin"
-	btCheck(t, btServe(a, "/", "Bearer ok-u1"), 403, "insufficient_scope",
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer ok-u1"), 403, "insufficient_scope",
 		`Bearer error="insufficient_scope", error_description="The request requires higher privileges than provided by the access token.", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1", scope="admin"`)
 }

@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"bytes"
@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ciamkit/userinfo"
 )
 
 // Defaults of [IntrospectionConfig].
@@ -55,14 +57,14 @@ type IntrospectionConfig struct {
 	Now func() time.Time
 }
 
-// IntrospectionVerifier is a [TokenVerifier] of opaque (reference) tokens:
+// IntrospectionVerifier is a [userinfo.TokenVerifier] of opaque (reference) tokens:
 // it asks the authorization server's RFC 7662 introspection endpoint. A
 // response with "active": true, a "sub", an "exp" (when present) in the
 // future, and the configured "iss" and "aud", yields a principal whose
 // Claims are the response's members; anything else active-less wraps
-// [ErrInvalidToken]. When the endpoint cannot be reached, answers an HTTP
+// [userinfo.ErrInvalidToken]. When the endpoint cannot be reached, answers an HTTP
 // error or something that is not a JSON object, the error does not wrap
-// ErrInvalidToken (the [Authenticator] answers 503): a failure never lets a
+// userinfo.ErrInvalidToken (the [userinfo.Authenticator] answers 503): a failure never lets a
 // token pass. Active results are cached, inactive ones are not.
 //
 // An IntrospectionVerifier is safe for concurrent use.
@@ -81,10 +83,10 @@ type IntrospectionVerifier struct {
 // NewIntrospectionVerifier returns a verifier for cfg.
 func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, error) {
 	if err := checkFetchURL(cfg.Endpoint); err != nil {
-		return nil, fmt.Errorf("userinfo: IntrospectionConfig.Endpoint: %w", err)
+		return nil, fmt.Errorf("accesstoken: IntrospectionConfig.Endpoint: %w", err)
 	}
 	if cfg.ClientID == "" {
-		return nil, errors.New("userinfo: IntrospectionConfig.ClientID is required")
+		return nil, errors.New("accesstoken: IntrospectionConfig.ClientID is required")
 	}
 	v := &IntrospectionVerifier{
 		endpoint: cfg.Endpoint,
@@ -117,16 +119,16 @@ func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, 
 var (
 	errTokenInactive  = &tokenError{"the token is not active"}
 	errTokenNotAccess = &tokenError{"the token is not an access token"}
-	errIntrospection  = errors.New("userinfo: introspection failed")
+	errIntrospection  = errors.New("accesstoken: introspection failed")
 )
 
-// VerifyToken implements [TokenVerifier].
-func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (*Principal, error) {
+// VerifyToken implements [userinfo.TokenVerifier].
+func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
 	key := sha256.Sum256([]byte(token))
 	now := v.now()
 	if v.cache != nil {
 		if p, ok := v.cache.get(key, now); ok {
-			return p.clone(), nil
+			return clonePrincipal(p), nil
 		}
 	}
 	claims, err := v.introspect(ctx, token)
@@ -143,14 +145,14 @@ func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (
 			until = p.Expiry
 		}
 		if until.After(now) {
-			v.cache.put(key, p.clone(), until)
+			v.cache.put(key, clonePrincipal(p), until)
 		}
 	}
 	return p, nil
 }
 
 // introspect posts the token to the endpoint and returns the response's
-// members. Every error is an endpoint failure, never ErrInvalidToken.
+// members. Every error is an endpoint failure, never userinfo.ErrInvalidToken.
 func (v *IntrospectionVerifier) introspect(ctx context.Context, token string) (map[string]any, error) {
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, strings.NewReader(form.Encode()))
@@ -184,7 +186,7 @@ func (v *IntrospectionVerifier) introspect(ctx context.Context, token string) (m
 }
 
 // principal checks an introspection response.
-func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) (*Principal, error) {
+func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) (*userinfo.Principal, error) {
 	if active, _ := claims["active"].(bool); !active {
 		return nil, errTokenInactive
 	}
@@ -197,7 +199,7 @@ func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) 
 			return nil, errTokenNotAccess
 		}
 	}
-	p := &Principal{Claims: claims}
+	p := &userinfo.Principal{Claims: claims}
 	if raw, ok := claims["exp"]; ok {
 		exp, ok := raw.(float64)
 		if !ok || exp <= 0 {

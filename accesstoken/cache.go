@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"container/list"
@@ -7,65 +7,67 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/ciamkit/userinfo"
 )
 
-// Defaults of [TokenCacheConfig].
+// Defaults of [CacheConfig].
 const (
-	DefaultTokenCacheSize   = 10000
-	DefaultTokenCacheMaxAge = 5 * time.Minute
+	DefaultCacheSize   = 10000
+	DefaultCacheMaxAge = 5 * time.Minute
 )
 
-// TokenCacheConfig configures [NewTokenCache].
-type TokenCacheConfig struct {
+// CacheConfig configures [NewCache].
+type CacheConfig struct {
 	// Size is the most tokens kept; the least recently used goes first.
-	// Default: DefaultTokenCacheSize (10000).
+	// Default: DefaultCacheSize (10000).
 	Size int
 	// MaxAge is the longest a verified token is trusted without being
 	// verified again, whatever its "exp": a key removed from the key set
 	// stops being honoured from the cache after at most MaxAge. Default:
-	// DefaultTokenCacheMaxAge (5 minutes).
+	// DefaultCacheMaxAge (5 minutes).
 	MaxAge time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 }
 
-// TokenCache is a [TokenVerifier] that remembers the tokens another verifier
+// Cache is a [userinfo.TokenVerifier] that remembers the tokens another verifier
 // accepted, as Envoy's jwt_authn does, so that repeated requests with one
 // token skip the signature check. Entries are keyed by the SHA-256 of the
 // token (the token itself is not kept), bounded in number, and never
-// outlive the token's expiry ([Principal.Expiry]; a principal without one is
+// outlive the token's expiry ([userinfo.Principal.Expiry]; a principal without one is
 // not cached) or MaxAge. Refusals and errors are not cached.
 //
 // The principals it returns share their Claims map with other requests for
-// the same token: treat it as read-only. A TokenCache is safe for concurrent
+// the same token: treat it as read-only. A Cache is safe for concurrent
 // use.
-type TokenCache struct {
-	next   TokenVerifier
+type Cache struct {
+	next   userinfo.TokenVerifier
 	maxAge time.Duration
 	now    func() time.Time
 	lru    *lruCache
 }
 
-// NewTokenCache returns a cache in front of next.
-func NewTokenCache(next TokenVerifier, cfg TokenCacheConfig) *TokenCache {
+// NewCache returns a cache in front of next.
+func NewCache(next userinfo.TokenVerifier, cfg CacheConfig) *Cache {
 	if cfg.Size <= 0 {
-		cfg.Size = DefaultTokenCacheSize
+		cfg.Size = DefaultCacheSize
 	}
 	if cfg.MaxAge <= 0 {
-		cfg.MaxAge = DefaultTokenCacheMaxAge
+		cfg.MaxAge = DefaultCacheMaxAge
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &TokenCache{next: next, maxAge: cfg.MaxAge, now: cfg.Now, lru: newLRU(cfg.Size)}
+	return &Cache{next: next, maxAge: cfg.MaxAge, now: cfg.Now, lru: newLRU(cfg.Size)}
 }
 
-// VerifyToken implements [TokenVerifier].
-func (c *TokenCache) VerifyToken(ctx context.Context, token string) (*Principal, error) {
+// VerifyToken implements [userinfo.TokenVerifier].
+func (c *Cache) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
 	key := sha256.Sum256([]byte(token))
 	now := c.now()
 	if p, ok := c.lru.get(key, now); ok {
-		return p.clone(), nil
+		return clonePrincipal(p), nil
 	}
 	p, err := c.next.VerifyToken(ctx, token)
 	if err != nil || p == nil || p.Expiry.IsZero() {
@@ -76,18 +78,18 @@ func (c *TokenCache) VerifyToken(ctx context.Context, token string) (*Principal,
 		until = p.Expiry
 	}
 	if until.After(now) {
-		c.lru.put(key, p.clone(), until)
+		c.lru.put(key, clonePrincipal(p), until)
 	}
 	return p, nil
 }
 
 // Len returns the number of cached tokens, expired ones included until they
 // are evicted.
-func (c *TokenCache) Len() int { return c.lru.len() }
+func (c *Cache) Len() int { return c.lru.len() }
 
-// clone returns a copy of p whose Scopes can be changed without affecting p.
+// clonePrincipal returns a copy of p whose Scopes can be changed without affecting p.
 // Claims is shared.
-func (p *Principal) clone() *Principal {
+func clonePrincipal(p *userinfo.Principal) *userinfo.Principal {
 	q := *p
 	q.Scopes = slices.Clone(p.Scopes)
 	return &q
@@ -104,7 +106,7 @@ type lruCache struct {
 
 type lruEntry struct {
 	key     [sha256.Size]byte
-	p       *Principal
+	p       *userinfo.Principal
 	expires time.Time
 }
 
@@ -114,7 +116,7 @@ func newLRU(size int) *lruCache {
 
 // get returns the entry of key unless it is missing or expired at now (an
 // expired entry is removed).
-func (c *lruCache) get(key [sha256.Size]byte, now time.Time) (*Principal, bool) {
+func (c *lruCache) get(key [sha256.Size]byte, now time.Time) (*userinfo.Principal, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	el, ok := c.items[key]
@@ -133,7 +135,7 @@ func (c *lruCache) get(key [sha256.Size]byte, now time.Time) (*Principal, bool) 
 
 // put stores p under key until expires, evicting the least recently used
 // entry when full.
-func (c *lruCache) put(key [sha256.Size]byte, p *Principal, expires time.Time) {
+func (c *lruCache) put(key [sha256.Size]byte, p *userinfo.Principal, expires time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {

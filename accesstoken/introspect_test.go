@@ -1,4 +1,4 @@
-package userinfo_test
+package accesstoken_test
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
+	"github.com/ciamkit/userinfo/internal/bearertest"
 )
 
 // introspectionServer is an RFC 7662 endpoint with fixed answers per token.
@@ -77,7 +79,7 @@ func TestIntrospection(t *testing.T) {
 		"json-array":   "[]",
 	})
 	clock := newClock(btNow)
-	v, err := userinfo.NewIntrospectionVerifier(userinfo.IntrospectionConfig{
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
 		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret",
 		Issuer: btIssuer, Audience: []string{btAudience}, Now: clock.Now,
 	})
@@ -92,15 +94,15 @@ func TestIntrospection(t *testing.T) {
 		wantChal   string
 	}{
 		{"active", 200, "", ""},
-		{"no-openid", 403, "insufficient_scope", challengeScope},
-		{"inactive", 401, "invalid_token", challengeInvalidToken},
-		{"unknown", 401, "invalid_token", challengeInvalidToken},
-		{"active-text", 401, "invalid_token", challengeInvalidToken},
-		{"expired", 401, "invalid_token", challengeInvalidToken},
-		{"other-iss", 401, "invalid_token", challengeInvalidToken},
-		{"other-aud", 401, "invalid_token", challengeInvalidToken},
-		{"no-sub", 401, "invalid_token", challengeInvalidToken},
-		{"refresh", 401, "invalid_token", challengeInvalidToken},
+		{"no-openid", 403, "insufficient_scope", bearertest.ChallengeScope},
+		{"inactive", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"unknown", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"active-text", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"expired", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"other-iss", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"other-aud", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"no-sub", 401, "invalid_token", bearertest.ChallengeInvalidToken},
+		{"refresh", 401, "invalid_token", bearertest.ChallengeInvalidToken},
 		{"typed-bearer", 200, "", ""},
 		{"server-error", 503, "temporarily_unavailable", ""},
 		{"unauthorized", 503, "temporarily_unavailable", ""},
@@ -109,7 +111,7 @@ func TestIntrospection(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.token, func(t *testing.T) {
-			btCheck(t, btServe(a, "/", "Bearer "+tt.token), tt.wantStatus, tt.wantCode, tt.wantChal)
+			bearertest.Check(t, bearertest.Serve(a, "/", "Bearer "+tt.token), tt.wantStatus, tt.wantCode, tt.wantChal)
 		})
 	}
 
@@ -159,7 +161,7 @@ func TestIntrospectionEndpointDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	v, err := userinfo.NewIntrospectionVerifier(userinfo.IntrospectionConfig{Endpoint: url, ClientID: "rs", ClientSecret: "s"})
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{Endpoint: url, ClientID: "rs", ClientSecret: "s"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +169,7 @@ func TestIntrospectionEndpointDown(t *testing.T) {
 	if err == nil || errors.Is(err, userinfo.ErrInvalidToken) {
 		t.Fatalf("err = %v, want a failure that is not ErrInvalidToken", err)
 	}
-	btCheck(t, btServe(&userinfo.Authenticator{Verifier: v}, "/", "Bearer tok"), 503, "temporarily_unavailable", "")
+	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer tok"), 503, "temporarily_unavailable", "")
 }
 
 func TestIntrospectionCacheBounded(t *testing.T) {
@@ -175,7 +177,7 @@ func TestIntrospectionCacheBounded(t *testing.T) {
 		"a": map[string]any{"active": true, "sub": "a", "scope": "openid"},
 		"b": map[string]any{"active": true, "sub": "b", "scope": "openid"},
 	})
-	v, err := userinfo.NewIntrospectionVerifier(userinfo.IntrospectionConfig{Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", CacheSize: 1})
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", CacheSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,12 +192,12 @@ func TestIntrospectionCacheBounded(t *testing.T) {
 }
 
 func TestIntrospectionConfigErrors(t *testing.T) {
-	for name, cfg := range map[string]userinfo.IntrospectionConfig{
+	for name, cfg := range map[string]accesstoken.IntrospectionConfig{
 		"no endpoint":  {ClientID: "x"},
 		"bad endpoint": {Endpoint: "ftp://x", ClientID: "x"},
 		"no client":    {Endpoint: "https://as.example/introspect"},
 	} {
-		if _, err := userinfo.NewIntrospectionVerifier(cfg); err == nil {
+		if _, err := accesstoken.NewIntrospectionVerifier(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
