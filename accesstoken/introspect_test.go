@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/internal/bearertest"
+	"github.com/ciamkit/userinfo/internal/testkeys"
 )
 
 // introspectionServer is an RFC 7662 endpoint with fixed answers per token.
@@ -200,5 +202,47 @@ func TestIntrospectionConfigErrors(t *testing.T) {
 		if _, err := accesstoken.NewIntrospectionVerifier(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+}
+
+// TestIntrospectionPrincipalLikeJWT: the same claims make the same principal
+// whether a JWT carries them or the introspection endpoint answers them.
+func TestIntrospectionPrincipalLikeJWT(t *testing.T) {
+	btKeys()
+	claims := btClaims(map[string]any{"scope": "openid  profile", "scp": []string{"email", "openid"}, "client_id": nil, "azp": "spa"})
+	answer := map[string]any{"active": true}
+	for k, v := range claims {
+		answer[k] = v
+	}
+	srv := newIntrospectionServer(t, map[string]any{"opaque": answer})
+	clock := newClock(btNow)
+	iv, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
+		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", Issuer: btIssuer, Audience: []string{btAudience}, Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := accesstoken.NewStaticKeySet(testkeys.JWKS(btES))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jv, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromJWT, err := jv.VerifyToken(context.Background(), btSign(t, btES, nil, claims))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fromIntrospection, err := iv.VerifyToken(context.Background(), "opaque")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fromJWT.Subject != fromIntrospection.Subject || fromJWT.ClientID != fromIntrospection.ClientID ||
+		!slices.Equal(fromJWT.Scopes, fromIntrospection.Scopes) || !fromJWT.Expiry.Equal(fromIntrospection.Expiry) {
+		t.Errorf("JWT principal %+v\nintrospection principal %+v\nwant the same subject, client, scopes and expiry", fromJWT, fromIntrospection)
+	}
+	if want := []string{"openid", "profile", "email"}; !slices.Equal(fromJWT.Scopes, want) || fromJWT.ClientID != "spa" {
+		t.Errorf("principal = %+v, want client spa and scopes %q", fromJWT, want)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
@@ -89,8 +88,7 @@ type JWTVerifier struct {
 	keys         KeySet
 	secret       []byte
 	verifiers    map[string]jws.Verifier2
-	issuer       string
-	audience     []string
+	rules        claimRules
 	requireATJWT bool
 	skew         time.Duration
 	maxSize      int
@@ -120,8 +118,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		keys:         cfg.Keys,
 		secret:       bytes.Clone(cfg.HMACSecret),
 		verifiers:    make(map[string]jws.Verifier2, len(algs)),
-		issuer:       cfg.Issuer,
-		audience:     slices.Clone(cfg.Audience),
+		rules:        claimRules{issuer: cfg.Issuer, audience: slices.Clone(cfg.Audience)},
 		requireATJWT: cfg.RequireATJWT,
 		skew:         cfg.ClockSkew,
 		maxSize:      cfg.MaxTokenSize,
@@ -160,39 +157,6 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	}
 	return v, nil
 }
-
-// tokenError is a refusal of a token: it is a userinfo.ErrInvalidToken with a
-// reason for logs. The reasons are fixed texts, never token content.
-type tokenError struct{ reason string }
-
-func (e *tokenError) Error() string        { return "accesstoken: invalid access token: " + e.reason }
-func (e *tokenError) Is(target error) bool { return target == userinfo.ErrInvalidToken }
-
-var (
-	errTokenTooLarge    = &tokenError{"token exceeds the size limit"}
-	errTokenJWE         = &tokenError{"encrypted tokens (JWE) are not accepted"}
-	errTokenJSON        = &tokenError{"the JWS JSON serialisation is not accepted"}
-	errTokenMalformed   = &tokenError{"not a JWS in compact serialisation"}
-	errTokenBase64      = &tokenError{"a segment is not unpadded base64url"}
-	errTokenHeader      = &tokenError{"the protected header is not a JSON object"}
-	errTokenAlg         = &tokenError{"the algorithm is not allowed"}
-	errTokenCrit        = &tokenError{"critical header parameters are not supported"}
-	errTokenB64         = &tokenError{"unencoded payloads are not accepted"}
-	errTokenNested      = &tokenError{"nested or non-JWT payloads (cty) are not accepted"}
-	errTokenTyp         = &tokenError{"the header typ is not at+jwt"}
-	errTokenUnknownKey  = &tokenError{"no key matches the kid"}
-	errTokenKeyAlg      = &tokenError{"no key of the kid is for this algorithm"}
-	errTokenSignature   = &tokenError{"the signature does not verify"}
-	errTokenClaims      = &tokenError{"the claims are not a JSON object"}
-	errTokenExpMissing  = &tokenError{"exp is missing or not a positive number"}
-	errTokenExpired     = &tokenError{"the token has expired"}
-	errTokenNbf         = &tokenError{"nbf is not a number"}
-	errTokenNotYetValid = &tokenError{"the token is not valid yet"}
-	errTokenIat         = &tokenError{"iat is not a number or in the future"}
-	errTokenIssuer      = &tokenError{"iss does not match"}
-	errTokenAudience    = &tokenError{"aud does not match"}
-	errTokenSubject     = &tokenError{"sub is missing or not a string"}
-)
 
 var b64 = base64.RawURLEncoding.Strict()
 
@@ -328,7 +292,7 @@ func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, inpu
 	return errTokenSignature
 }
 
-// principal checks the claims and builds the principal.
+// principal checks the times of the claims and builds the principal.
 func (v *JWTVerifier) principal(claims map[string]any) (*userinfo.Principal, error) {
 	now := v.now()
 	exp, ok := claims["exp"].(float64)
@@ -354,74 +318,5 @@ func (v *JWTVerifier) principal(claims map[string]any) (*userinfo.Principal, err
 			return nil, errTokenIat
 		}
 	}
-	if v.issuer != "" {
-		if iss, _ := claims["iss"].(string); iss != v.issuer {
-			return nil, errTokenIssuer
-		}
-	}
-	if len(v.audience) > 0 && !audienceMatches(v.audience, claims["aud"]) {
-		return nil, errTokenAudience
-	}
-	sub, _ := claims["sub"].(string)
-	if sub == "" {
-		return nil, errTokenSubject
-	}
-	p := &userinfo.Principal{Subject: sub, Expiry: expiry, Claims: claims}
-	p.Scopes = appendScopes(appendScopes(nil, claims["scope"]), claims["scp"])
-	if p.ClientID, _ = claims["client_id"].(string); p.ClientID == "" {
-		p.ClientID, _ = claims["azp"].(string)
-	}
-	return p, nil
-}
-
-// audienceMatches reports whether the "aud" claim aud, a string or an array
-// of strings, holds one of want.
-func audienceMatches(want []string, aud any) bool {
-	switch aud := aud.(type) {
-	case string:
-		return slices.Contains(want, aud)
-	case []any:
-		for _, a := range aud {
-			if s, ok := a.(string); ok && slices.Contains(want, s) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// appendScopes appends the scopes of a "scope" or "scp" claim: a
-// space-separated string or an array of strings. Other values add nothing.
-func appendScopes(scopes []string, claim any) []string {
-	switch c := claim.(type) {
-	case string:
-		for s := range strings.FieldsSeq(c) {
-			if !slices.Contains(scopes, s) {
-				scopes = append(scopes, s)
-			}
-		}
-	case []any:
-		for _, e := range c {
-			if s, ok := e.(string); ok && s != "" && !slices.Contains(scopes, s) {
-				scopes = append(scopes, s)
-			}
-		}
-	}
-	return scopes
-}
-
-// maxNumericDate is 9999-12-31T23:59:59Z; later dates are clamped to it.
-const maxNumericDate = 253402300799
-
-// numericDate converts an RFC 7519 NumericDate (seconds, possibly
-// fractional) to a time, clamped to years 0001 to 9999.
-func numericDate(f float64) time.Time {
-	switch {
-	case f > maxNumericDate:
-		f = maxNumericDate
-	case f < -62135596800:
-		f = -62135596800
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return v.rules.principal(claims, expiry)
 }
