@@ -24,19 +24,44 @@ type CacheConfig struct {
 	Size int
 	// MaxAge is the longest a verified token is trusted without being
 	// verified again, whatever its "exp": a key removed from the key set
-	// stops being honoured from the cache after at most MaxAge. Default:
-	// DefaultCacheMaxAge (5 minutes).
+	// stops being honoured from the cache after at most MaxAge. A verifier
+	// behind the cache that is a [MaxAger] may shorten it, never lengthen
+	// it. Default: DefaultCacheMaxAge (5 minutes).
 	MaxAge time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 }
 
-// Cache is a [userinfo.TokenVerifier] that remembers the tokens another verifier
-// accepted, as Envoy's jwt_authn does, so that repeated requests with one
-// token skip the signature check. Entries are keyed by the SHA-256 of the
-// token (the token itself is not kept), bounded in number, and never
-// outlive the token's expiry ([userinfo.Principal.Expiry]; a principal without one is
-// not cached) or MaxAge. Refusals and errors are not cached.
+// MaxAger is the optional interface of a [userinfo.TokenVerifier] whose
+// answers go stale sooner than the tokens expire: an introspection
+// endpoint's "active" holds until the token is revoked, which the verifier
+// cannot see. A [Cache] in front of a MaxAger reuses a principal for at most
+// MaxAge, however long its own MaxAge; [IntrospectionVerifier] is one, with
+// [IntrospectionConfig.CacheMaxAge].
+//
+// The Cache asks once, in [NewCache], and only the verifier it wraps: a
+// decorator between the two must implement MaxAger itself, forwarding the
+// answer, or the limit is lost.
+type MaxAger interface {
+	// MaxAge returns the longest a principal that VerifyToken returned may
+	// be reused without asking again. Zero or less: never.
+	MaxAge() time.Duration
+}
+
+// Cache is a [userinfo.TokenVerifier] that remembers the tokens another
+// verifier accepted, as Envoy's jwt_authn does, so that repeated requests
+// with one token skip the signature check or the introspection request.
+// Entries are keyed by the SHA-256 of the token (the token itself is not
+// kept) and bounded in number. An entry lives until the earliest of:
+//
+//   - the token's expiry, [userinfo.Principal.Expiry];
+//   - CacheConfig.MaxAge after it was verified;
+//   - the wrapped verifier's MaxAge after it was verified, when that
+//     verifier is a [MaxAger].
+//
+// A principal without an expiry is cached only behind a MaxAger, whose
+// MaxAge then bounds it; behind any other verifier it is not cached.
+// Refusals and errors are never cached.
 //
 // The principals it returns share their Claims map with other requests for
 // the same token: treat it as read-only. A Cache is safe for concurrent
@@ -44,11 +69,15 @@ type CacheConfig struct {
 type Cache struct {
 	next   userinfo.TokenVerifier
 	maxAge time.Duration
-	now    func() time.Time
-	lru    *lruCache
+	// bounded reports that next is a MaxAger: maxAge is then no longer
+	// than its MaxAge, and principals without an expiry may be cached.
+	bounded bool
+	now     func() time.Time
+	lru     *lruCache
 }
 
-// NewCache returns a cache in front of next.
+// NewCache returns a cache in front of next. When next is a [MaxAger], its
+// MaxAge is read here, once.
 func NewCache(next userinfo.TokenVerifier, cfg CacheConfig) *Cache {
 	if cfg.Size <= 0 {
 		cfg.Size = DefaultCacheSize
@@ -59,7 +88,12 @@ func NewCache(next userinfo.TokenVerifier, cfg CacheConfig) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Cache{next: next, maxAge: cfg.MaxAge, now: cfg.Now, lru: newLRU(cfg.Size)}
+	c := &Cache{next: next, maxAge: cfg.MaxAge, now: cfg.Now, lru: newLRU(cfg.Size)}
+	if m, ok := next.(MaxAger); ok {
+		c.bounded = true
+		c.maxAge = min(c.maxAge, m.MaxAge())
+	}
+	return c
 }
 
 // VerifyToken implements [userinfo.TokenVerifier].
@@ -70,11 +104,13 @@ func (c *Cache) VerifyToken(ctx context.Context, token string) (*userinfo.Princi
 		return clonePrincipal(p), nil
 	}
 	p, err := c.next.VerifyToken(ctx, token)
-	if err != nil || p == nil || p.Expiry.IsZero() {
+	if err != nil || p == nil || c.maxAge <= 0 || (p.Expiry.IsZero() && !c.bounded) {
 		return p, err
 	}
+	// The time before the verification: an entry never outlives the
+	// limits counted from when the answer was asked for.
 	until := now.Add(c.maxAge)
-	if p.Expiry.Before(until) {
+	if !p.Expiry.IsZero() && p.Expiry.Before(until) {
 		until = p.Expiry
 	}
 	if until.After(now) {

@@ -34,7 +34,7 @@ func (v *countingVerifier) VerifyToken(_ context.Context, token string) (*userin
 	return nil, userinfo.ErrInvalidToken
 }
 
-func TestTokenCache(t *testing.T) {
+func TestCache(t *testing.T) {
 	ctx := context.Background()
 	clock := newClock(btNow)
 	next := &countingVerifier{exp: btNow.Add(2 * time.Minute)}
@@ -102,7 +102,7 @@ func TestTokenCache(t *testing.T) {
 	verify("ok-2", 15)
 }
 
-func TestTokenCacheConcurrent(t *testing.T) {
+func TestCacheConcurrent(t *testing.T) {
 	next := &countingVerifier{exp: time.Now().Add(time.Hour)}
 	c := accesstoken.NewCache(next, accesstoken.CacheConfig{Size: 8})
 	var wg sync.WaitGroup
@@ -126,9 +126,9 @@ func TestTokenCacheConcurrent(t *testing.T) {
 	}
 }
 
-// TestTokenCacheThroughMiddleware: a cached token is still checked for the
+// TestCacheThroughMiddleware: a cached token is still checked for the
 // scope, and the cache hides nothing of the answers.
-func TestTokenCacheThroughMiddleware(t *testing.T) {
+func TestCacheThroughMiddleware(t *testing.T) {
 	next := &countingVerifier{exp: time.Now().Add(time.Hour)}
 	a := &userinfo.Authenticator{Verifier: accesstoken.NewCache(next, accesstoken.CacheConfig{})}
 	for range 3 {
@@ -142,4 +142,66 @@ func TestTokenCacheThroughMiddleware(t *testing.T) {
 	a.Scope = "admin"
 	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer ok-u1"), 403, "insufficient_scope",
 		`Bearer error="insufficient_scope", error_description="The request requires higher privileges than provided by the access token.", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1", scope="admin"`)
+}
+
+// agingVerifier is a countingVerifier that is a MaxAger.
+type agingVerifier struct {
+	countingVerifier
+	maxAge time.Duration
+}
+
+func (v *agingVerifier) MaxAge() time.Duration { return v.maxAge }
+
+// TestCacheMaxAger: an entry lives until the earliest of exp, the Cache's
+// MaxAge and the MaxAge of the verifier behind it; behind a MaxAger, a
+// principal without exp is cached for that long.
+func TestCacheMaxAger(t *testing.T) {
+	tests := []struct {
+		name        string
+		cacheMaxAge time.Duration
+		next        userinfo.TokenVerifier // its tokens expire at btNow + exp
+		exp         time.Duration
+		token       string
+		wantLife    time.Duration // 0: not cached
+	}{
+		{name: "exp first", cacheMaxAge: time.Hour, next: &agingVerifier{maxAge: 30 * time.Minute}, exp: 10 * time.Minute, token: "ok-u1", wantLife: 10 * time.Minute},
+		{name: "verifier's MaxAge first", cacheMaxAge: time.Hour, next: &agingVerifier{maxAge: time.Minute}, exp: 10 * time.Minute, token: "ok-u1", wantLife: time.Minute},
+		{name: "cache's MaxAge first", cacheMaxAge: 2 * time.Minute, next: &agingVerifier{maxAge: time.Hour}, exp: 10 * time.Minute, token: "ok-u1", wantLife: 2 * time.Minute},
+		{name: "no exp behind a MaxAger", cacheMaxAge: time.Hour, next: &agingVerifier{maxAge: time.Minute}, token: "no-exp", wantLife: time.Minute},
+		{name: "no exp behind another verifier", cacheMaxAge: time.Hour, next: &countingVerifier{}, token: "no-exp"},
+		{name: "MaxAge zero: never cached", cacheMaxAge: time.Hour, next: &agingVerifier{}, exp: 10 * time.Minute, token: "ok-u1"},
+		{name: "MaxAge negative: never cached", cacheMaxAge: time.Hour, next: &agingVerifier{maxAge: -time.Second}, exp: 10 * time.Minute, token: "ok-u1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls func() int64
+			switch v := tt.next.(type) {
+			case *agingVerifier:
+				v.exp, calls = btNow.Add(tt.exp), v.calls.Load
+			case *countingVerifier:
+				v.exp, calls = btNow.Add(tt.exp), v.calls.Load
+			}
+			clock := newClock(btNow)
+			c := accesstoken.NewCache(tt.next, accesstoken.CacheConfig{MaxAge: tt.cacheMaxAge, Now: clock.Now})
+			if _, err := c.VerifyToken(context.Background(), tt.token); err != nil {
+				t.Fatal(err)
+			}
+			// Cached for wantLife: the last nanosecond is served from the
+			// cache, the next asks again.
+			if tt.wantLife > 0 {
+				clock.Advance(tt.wantLife - time.Nanosecond)
+				if _, err := c.VerifyToken(context.Background(), tt.token); err != nil {
+					t.Fatal(err)
+				}
+				if got := calls(); got != 1 {
+					t.Fatalf("calls before %v = %d, want 1 (cached)", tt.wantLife, got)
+				}
+				clock.Advance(time.Nanosecond)
+			}
+			_, _ = c.VerifyToken(context.Background(), tt.token)
+			if got := calls(); got != 2 {
+				t.Fatalf("calls at %v = %d, want 2 (verified again)", tt.wantLife, got)
+			}
+		})
+	}
 }

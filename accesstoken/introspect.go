@@ -3,7 +3,6 @@ package accesstoken
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,11 +16,9 @@ import (
 	"github.com/ciamkit/userinfo"
 )
 
-// Defaults of [IntrospectionConfig].
-const (
-	DefaultIntrospectionCacheSize   = 10000
-	DefaultIntrospectionCacheMaxAge = time.Minute
-)
+// DefaultIntrospectionCacheMaxAge is the default of
+// [IntrospectionConfig.CacheMaxAge].
+const DefaultIntrospectionCacheMaxAge = time.Minute
 
 // maxIntrospectionBytes bounds an introspection response.
 const maxIntrospectionBytes = 1 << 20
@@ -44,13 +41,12 @@ type IntrospectionConfig struct {
 	// Audience, when set, must share a value with the response's "aud".
 	Audience []string
 
-	// CacheSize is the most active results kept (keyed by the SHA-256 of
-	// the token); negative disables the cache. Default:
-	// DefaultIntrospectionCacheSize (10000).
-	CacheSize int
-	// CacheMaxAge is the longest an active result is reused; it is never
-	// reused past its "exp". A revoked token is honoured for at most this
-	// long. Default: DefaultIntrospectionCacheMaxAge (1 minute).
+	// CacheMaxAge is the longest a [Cache] in front of the verifier reuses
+	// an active answer, whatever the Cache's own MaxAge; it never reuses one
+	// past its "exp". A token revoked at the authorization server is
+	// therefore honoured for at most this long. The verifier itself caches
+	// nothing: without a Cache, every request asks the endpoint. Default:
+	// DefaultIntrospectionCacheMaxAge (1 minute).
 	CacheMaxAge time.Duration
 
 	// Now is the clock. Default: time.Now.
@@ -65,7 +61,11 @@ type IntrospectionConfig struct {
 // [userinfo.ErrInvalidToken]. When the endpoint cannot be reached, answers an HTTP
 // error or something that is not a JSON object, the error does not wrap
 // userinfo.ErrInvalidToken (the [userinfo.Authenticator] answers 503): a failure never lets a
-// token pass. Active results are cached, inactive ones are not.
+// token pass.
+//
+// It caches nothing. Put it behind [NewCache] to ask the endpoint once per
+// token and [IntrospectionConfig.CacheMaxAge]; the Cache learns that limit
+// from [IntrospectionVerifier.MaxAge].
 //
 // An IntrospectionVerifier is safe for concurrent use.
 type IntrospectionVerifier struct {
@@ -76,7 +76,6 @@ type IntrospectionVerifier struct {
 	rules    claimRules
 	maxAge   time.Duration
 	now      func() time.Time
-	cache    *lruCache // nil when disabled
 }
 
 // NewIntrospectionVerifier returns a verifier for cfg.
@@ -105,14 +104,12 @@ func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, 
 	if v.now == nil {
 		v.now = time.Now
 	}
-	switch {
-	case cfg.CacheSize == 0:
-		v.cache = newLRU(DefaultIntrospectionCacheSize)
-	case cfg.CacheSize > 0:
-		v.cache = newLRU(cfg.CacheSize)
-	}
 	return v, nil
 }
+
+// MaxAge implements [MaxAger]: it is [IntrospectionConfig.CacheMaxAge], the
+// longest a [Cache] may reuse an answer of the endpoint.
+func (v *IntrospectionVerifier) MaxAge() time.Duration { return v.maxAge }
 
 // errIntrospection is the cause of every failure to get an answer from the
 // endpoint. It is not an ErrInvalidToken.
@@ -120,31 +117,12 @@ var errIntrospection = errors.New("accesstoken: introspection failed")
 
 // VerifyToken implements [userinfo.TokenVerifier].
 func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
-	key := sha256.Sum256([]byte(token))
 	now := v.now()
-	if v.cache != nil {
-		if p, ok := v.cache.get(key, now); ok {
-			return clonePrincipal(p), nil
-		}
-	}
 	claims, err := v.introspect(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	p, err := v.principal(claims, now)
-	if err != nil {
-		return nil, err
-	}
-	if v.cache != nil {
-		until := now.Add(v.maxAge)
-		if !p.Expiry.IsZero() && p.Expiry.Before(until) {
-			until = p.Expiry
-		}
-		if until.After(now) {
-			v.cache.put(key, clonePrincipal(p), until)
-		}
-	}
-	return p, nil
+	return v.principal(claims, now)
 }
 
 // introspect posts the token to the endpoint and returns the response's

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,12 +21,22 @@ import (
 // introspectionServer is an RFC 7662 endpoint with fixed answers per token.
 type introspectionServer struct {
 	*httptest.Server
-	hits atomic.Int64
+	hits    atomic.Int64
+	mu      sync.Mutex
+	answers map[string]any
+}
+
+// set changes the answer for token from the next request on, e.g. to
+// revoke it.
+func (s *introspectionServer) set(token string, answer any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[token] = answer
 }
 
 func newIntrospectionServer(t *testing.T, answers map[string]any) *introspectionServer {
 	t.Helper()
-	s := &introspectionServer{}
+	s := &introspectionServer{answers: answers}
 	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.hits.Add(1)
 		id, secret, ok := r.BasicAuth()
@@ -43,7 +54,9 @@ func newIntrospectionServer(t *testing.T, answers map[string]any) *introspection
 			http.Error(w, "no hint", http.StatusBadRequest)
 			return
 		}
-		answer, ok := answers[r.PostFormValue("token")]
+		s.mu.Lock()
+		answer, ok := s.answers[r.PostFormValue("token")]
+		s.mu.Unlock()
 		if !ok {
 			answer = map[string]any{"active": false}
 		}
@@ -126,37 +139,97 @@ func TestIntrospection(t *testing.T) {
 			t.Errorf("principal = %+v", p)
 		}
 	})
+}
 
-	t.Run("cached no longer than exp", func(t *testing.T) {
-		hits := srv.hits.Load()
-		for range 3 {
-			if _, err := v.VerifyToken(context.Background(), "active"); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if got := srv.hits.Load() - hits; got != 0 {
-			t.Fatalf("endpoint hits for a cached token = %d, want 0", got)
-		}
-		// Inactive answers are not cached.
-		_, _ = v.VerifyToken(context.Background(), "inactive")
-		_, _ = v.VerifyToken(context.Background(), "inactive")
-		if got := srv.hits.Load() - hits; got != 2 {
-			t.Fatalf("endpoint hits for an inactive token = %d, want 2", got)
-		}
-		// Past the cache's max age (1 minute) the endpoint is asked again;
-		// past exp the token is refused.
-		clock.Advance(time.Minute)
-		if _, err := v.VerifyToken(context.Background(), "active"); err != nil {
-			t.Fatal(err)
-		}
-		if got := srv.hits.Load() - hits; got != 3 {
-			t.Fatalf("endpoint hits after the max age = %d, want 3", got)
-		}
-		clock.Advance(10 * time.Minute)
-		if _, err := v.VerifyToken(context.Background(), "active"); !errors.Is(err, userinfo.ErrInvalidToken) {
-			t.Fatalf("after exp: err = %v, want ErrInvalidToken", err)
-		}
+// TestIntrospectionBehindCache: the introspection verifier caches nothing;
+// a Cache in front of it asks the endpoint once per token, for no longer
+// than CacheMaxAge (shorter here than the Cache's own MaxAge) and exp.
+func TestIntrospectionBehindCache(t *testing.T) {
+	exp := btNow.Add(10 * time.Minute).Unix()
+	srv := newIntrospectionServer(t, map[string]any{
+		"active":   map[string]any{"active": true, "sub": "u1", "scope": "openid", "exp": exp},
+		"no-exp":   map[string]any{"active": true, "sub": "u2", "scope": "openid"},
+		"inactive": map[string]any{"active": false},
 	})
+	clock := newClock(btNow)
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
+		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := v.MaxAge(); got != accesstoken.DefaultIntrospectionCacheMaxAge {
+		t.Fatalf("MaxAge = %v, want the default CacheMaxAge %v", got, accesstoken.DefaultIntrospectionCacheMaxAge)
+	}
+	ctx := context.Background()
+	verify := func(tv userinfo.TokenVerifier, token string, wantHits int64, wantErr bool) {
+		t.Helper()
+		before := srv.hits.Load()
+		_, err := tv.VerifyToken(ctx, token)
+		if (err != nil) != wantErr {
+			t.Fatalf("VerifyToken(%q) err = %v, want error %v", token, err, wantErr)
+		}
+		if got := srv.hits.Load() - before; got != wantHits {
+			t.Fatalf("VerifyToken(%q): endpoint hits = %d, want %d", token, got, wantHits)
+		}
+	}
+
+	// Alone, it asks every time.
+	verify(v, "active", 1, false)
+	verify(v, "active", 1, false)
+
+	c := accesstoken.NewCache(v, accesstoken.CacheConfig{MaxAge: time.Hour, Now: clock.Now})
+	verify(c, "active", 1, false)
+	verify(c, "active", 0, false)
+	// An answer without exp is cached too: CacheMaxAge bounds it.
+	verify(c, "no-exp", 1, false)
+	verify(c, "no-exp", 0, false)
+	// Inactive answers are not cached.
+	verify(c, "inactive", 1, true)
+	verify(c, "inactive", 1, true)
+
+	// At CacheMaxAge (1 minute, not the Cache's hour) the endpoint is asked
+	// again.
+	clock.Advance(time.Minute - time.Nanosecond)
+	verify(c, "active", 0, false)
+	verify(c, "no-exp", 0, false)
+	clock.Advance(time.Nanosecond)
+	verify(c, "active", 1, false)
+	verify(c, "no-exp", 1, false)
+	// Past exp the token is refused, the cache notwithstanding.
+	clock.Advance(10 * time.Minute)
+	verify(c, "active", 1, true)
+}
+
+// TestIntrospectionRevokedBehindCache: a token revoked at the authorization
+// server is refused at most CacheMaxAge later, even behind a Cache whose
+// own MaxAge is much longer, and however long the token has to live.
+func TestIntrospectionRevokedBehindCache(t *testing.T) {
+	active := map[string]any{"active": true, "sub": "u1", "scope": "openid", "exp": btNow.Add(24 * time.Hour).Unix()}
+	srv := newIntrospectionServer(t, map[string]any{"tok": active})
+	clock := newClock(btNow)
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
+		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", CacheMaxAge: 30 * time.Second, Now: clock.Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &userinfo.Authenticator{Verifier: accesstoken.NewCache(v, accesstoken.CacheConfig{MaxAge: time.Hour, Now: clock.Now})}
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer tok"), 200, "", "")
+
+	srv.set("tok", map[string]any{"active": false})
+	// Until CacheMaxAge has passed the cached answer stands: that is the
+	// promise, and its limit.
+	clock.Advance(30*time.Second - time.Nanosecond)
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer tok"), 200, "", "")
+	clock.Advance(time.Nanosecond)
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer tok"), 401, "invalid_token", bearertest.ChallengeInvalidToken)
+	// And it stays refused: a refusal is not cached, every request asks.
+	hits := srv.hits.Load()
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer tok"), 401, "invalid_token", bearertest.ChallengeInvalidToken)
+	if got := srv.hits.Load() - hits; got != 1 {
+		t.Errorf("endpoint hits for a refused token = %d, want 1", got)
+	}
 }
 
 func TestIntrospectionEndpointDown(t *testing.T) {
@@ -172,25 +245,6 @@ func TestIntrospectionEndpointDown(t *testing.T) {
 		t.Fatalf("err = %v, want a failure that is not ErrInvalidToken", err)
 	}
 	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer tok"), 503, "temporarily_unavailable", "")
-}
-
-func TestIntrospectionCacheBounded(t *testing.T) {
-	srv := newIntrospectionServer(t, map[string]any{
-		"a": map[string]any{"active": true, "sub": "a", "scope": "openid"},
-		"b": map[string]any{"active": true, "sub": "b", "scope": "openid"},
-	})
-	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", CacheSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range []string{"a", "a", "b", "a"} {
-		if _, err := v.VerifyToken(context.Background(), tok); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if got := srv.hits.Load(); got != 3 {
-		t.Fatalf("hits = %d, want 3 (a, b, a again after eviction)", got)
-	}
 }
 
 func TestIntrospectionConfigErrors(t *testing.T) {
