@@ -150,6 +150,7 @@ func TestBearerAttacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = set.Close() })
 	if err := set.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}

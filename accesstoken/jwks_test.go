@@ -186,6 +186,93 @@ func TestJWKSNeverUp(t *testing.T) {
 	bearertest.Check(t, w, 503, "temporarily_unavailable", "")
 }
 
+// TestJWKSLifecycle: the constructor's context bounds the first fetch and
+// nothing after; Close alone stops the refetches.
+func TestJWKSLifecycle(t *testing.T) {
+	btKeys()
+	t.Run("first fetch before NewRemoteKeySet returns", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		set, err := accesstoken.NewRemoteKeySet(context.Background(), accesstoken.RemoteKeySetConfig{URL: ks.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer set.Close()
+		if got := ks.hits.Load(); got != 1 {
+			t.Fatalf("fetches when NewRemoteKeySet returned = %d, want 1", got)
+		}
+		if keys, err := set.VerificationKeys(context.Background(), btRot.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("VerificationKeys = %v, %v; want the key without waiting", keys, err)
+		}
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := set.Ready(done); err != nil {
+			t.Errorf("Ready(a done context) on a fetched set = %v, want nil", err)
+		}
+	})
+
+	t.Run("the context ends after the constructor", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		ctx, cancel := context.WithCancel(context.Background())
+		clock := newClock(btNow)
+		set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer set.Close()
+		cancel()
+		// A key rotated in is still fetched on its first unknown kid.
+		ks.serve(btRot, btRotNext)
+		keys, err := set.VerificationKeys(context.Background(), btRotNext.ID)
+		if err != nil || len(keys) != 1 || keys[0].ID != btRotNext.ID {
+			t.Fatalf("VerificationKeys(rotated-in kid) after the constructor's context ended = %v, %v; want the new key", keys, err)
+		}
+	})
+
+	t.Run("a first fetch cut short is no error", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		clock := newClock(btNow)
+		set, err := accesstoken.NewRemoteKeySet(done, accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+		if err != nil {
+			t.Fatalf("NewRemoteKeySet with a done context: %v, want the set, unfetched", err)
+		}
+		defer set.Close()
+		if _, err := set.VerificationKeys(done, btRot.ID); !errors.Is(err, accesstoken.ErrNoKeySet) && !errors.Is(err, context.Canceled) {
+			t.Fatalf("VerificationKeys before any fetch = %v, want ErrNoKeySet or the context's error", err)
+		}
+		// The first request of an unknown kid (here: any) fetches.
+		clock.Advance(2 * time.Minute)
+		if keys, err := set.VerificationKeys(context.Background(), btRot.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("VerificationKeys after a refetch = %v, %v; want the key", keys, err)
+		}
+	})
+
+	t.Run("Close stops refetching", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		clock := newClock(btNow)
+		set, err := accesstoken.NewRemoteKeySet(context.Background(), accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		hits := ks.hits.Load()
+		// The last fetched set keeps serving; an unknown kid fetches nothing.
+		if keys, err := set.VerificationKeys(context.Background(), btRot.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("VerificationKeys(known kid) after Close = %v, %v", keys, err)
+		}
+		_, _ = set.VerificationKeys(context.Background(), "unknown")
+		if got := ks.hits.Load() - hits; got != 0 {
+			t.Fatalf("fetches after Close = %d, want 0", got)
+		}
+	})
+}
+
 // TestJWKSDiscovery: the JWK Set found through the issuer's discovery
 // document.
 func TestJWKSDiscovery(t *testing.T) {

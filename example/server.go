@@ -224,19 +224,20 @@ func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVeri
 	var err error
 	switch {
 	case o.jwksURL != "":
+		// Start with keys when the issuer is up; when it is not, start
+		// anyway: requests are answered 503 until a fetch succeeds. The
+		// context bounds the first fetch only; Close ends the refresh.
+		rctx, cancel := context.WithTimeout(ctx, jwksStartWait)
 		var rs *accesstoken.RemoteKeySet
-		rs, err = accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{URL: o.jwksURL})
+		rs, err = accesstoken.NewRemoteKeySet(rctx, accesstoken.RemoteKeySetConfig{URL: o.jwksURL})
 		if err == nil {
 			a.closers = append(a.closers, rs.Close)
 			cfg.Keys = rs
-			// Start with keys when the issuer is up; when it is not, start
-			// anyway: requests are answered 503 until a fetch succeeds.
-			rctx, cancel := context.WithTimeout(ctx, jwksStartWait)
 			if rerr := rs.Ready(rctx); rerr != nil {
 				a.logger.Warn("the JWK Set is not fetched yet; tokens are answered 503 until it is", "url", rs.URL())
 			}
-			cancel()
 		}
+		cancel()
 	case o.jwksFile != "":
 		cfg.Keys, err = accesstoken.ReadKeySetFile(o.jwksFile)
 	default:
