@@ -53,15 +53,15 @@ type IntrospectionConfig struct {
 	Now func() time.Time
 }
 
-// IntrospectionVerifier is a [userinfo.TokenVerifier] of opaque (reference) tokens:
-// it asks the authorization server's RFC 7662 introspection endpoint. A
-// response with "active": true, a "sub", an "exp" (when present) in the
-// future, and the configured "iss" and "aud", yields a principal whose
-// Claims are the response's members; anything else active-less wraps
-// [userinfo.ErrInvalidToken]. When the endpoint cannot be reached, answers an HTTP
-// error or something that is not a JSON object, the error does not wrap
-// userinfo.ErrInvalidToken (the [userinfo.Authenticator] answers 503): a failure never lets a
-// token pass.
+// IntrospectionVerifier is a [userinfo.TokenVerifier] of opaque (reference)
+// tokens: it asks the authorization server's RFC 7662 introspection
+// endpoint. A response with "active": true, a "sub", an "exp" (when present)
+// in the future, and the configured "iss" and "aud", yields a principal
+// whose Claims are the response's members; any other answer is an error
+// wrapping [userinfo.ErrInvalidToken]. When the endpoint cannot be reached,
+// answers an HTTP error or something that is not a JSON object, the error
+// does not wrap ErrInvalidToken (the [userinfo.Authenticator] answers 503): a
+// failure never lets a token pass.
 //
 // It caches nothing. Put it behind [NewCache] to ask the endpoint once per
 // token and [IntrospectionConfig.CacheMaxAge]; the Cache learns that limit

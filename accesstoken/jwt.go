@@ -71,8 +71,8 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
-// JWTVerifier is a [userinfo.TokenVerifier] of JWT access tokens (RFC 7519, RFC 9068)
-// in the JWS compact serialisation. It checks, in order: the size; the
+// JWTVerifier is a [userinfo.TokenVerifier] of JWT access tokens (RFC 7519,
+// RFC 9068) in the JWS compact serialisation. It checks, in order: the size; the
 // shape (three base64url segments: a JWE, the JSON serialisation and padding
 // are refused); the protected header (an allowed "alg"; no "crit", "b64",
 // "cty" (nested tokens) or "enc"; "typ" when required); the signature, with
@@ -81,8 +81,9 @@ type JWTConfig struct {
 // within the clock skew; "iss" and "aud" when configured; "sub" a non-empty
 // string.
 //
-// Every refusal wraps [userinfo.ErrInvalidToken]. When the key set is unavailable it
-// returns the key set's error instead (the [userinfo.Authenticator] answers 503).
+// Every refusal wraps [userinfo.ErrInvalidToken]. When the key set is
+// unavailable it returns the key set's error instead (the
+// [userinfo.Authenticator] answers 503).
 // A JWTVerifier is safe for concurrent use.
 type JWTVerifier struct {
 	keys         KeySet

@@ -17,7 +17,7 @@ import (
 )
 
 // ErrNoKeySet is returned, wrapped, by a [KeySet] that has no keys to offer
-// at all: a remote set that was never fetched successfully. It is not an
+// at all: a remote set that was never fetched successfully. It is not a
 // [userinfo.ErrInvalidToken]: the [userinfo.Authenticator] answers it 503
 // temporarily_unavailable, never 401 and never a pass.
 var ErrNoKeySet = errors.New("accesstoken: no key set available")
