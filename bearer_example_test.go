@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/go-chi/chi/v5"
 )
 
@@ -21,15 +22,15 @@ const (
 )
 
 // exampleAuthenticator builds the Authenticator of the examples. A server
-// would load its keys with userinfo.ReadKeySetFile or
-// userinfo.NewRemoteKeySet (a JWK Set URL, or OIDC discovery from the
+// would load its keys with accesstoken.ReadKeySetFile or
+// accesstoken.NewRemoteKeySet (a JWK Set URL, or OIDC discovery from the
 // issuer) instead.
 func exampleAuthenticator() *userinfo.Authenticator {
-	keys, err := userinfo.NewStaticKeySet([]byte(exampleJWKS))
+	keys, err := accesstoken.NewStaticKeySet([]byte(exampleJWKS))
 	if err != nil {
 		log.Fatal(err)
 	}
-	verifier, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{
+	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{
 		Keys:         keys,
 		Issuer:       "https://issuer.example",
 		Audience:     []string{"https://api.example"},
@@ -40,7 +41,7 @@ func exampleAuthenticator() *userinfo.Authenticator {
 		log.Fatal(err)
 	}
 	// Repeated requests with one token skip the signature check.
-	cached := userinfo.NewTokenCache(verifier, userinfo.TokenCacheConfig{})
+	cached := accesstoken.NewCache(verifier, accesstoken.CacheConfig{})
 	return &userinfo.Authenticator{Verifier: cached, Realm: "example"}
 }
 

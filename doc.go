@@ -49,8 +49,9 @@
 //
 // # Plug-in points
 //
-//   - [TokenVerifier] checks access tokens: [NewJWTVerifier] for JWTs signed
-//     by keys of a JWK Set, or introspection for opaque tokens.
+//   - [TokenVerifier] checks access tokens: package accesstoken verifies
+//     JWTs signed by keys of a JWK Set, or asks an introspection endpoint
+//     about opaque tokens, and caches what it verified.
 //   - [UserStore] reads and changes users: [MemoryStore] here, PostgreSQL
 //     and SQLite in package sqlstore; package userinfotest checks any
 //     implementation.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/internal/testkeys"
 )
 
@@ -50,7 +51,7 @@ func newDevIssuer(issuer, audience string, now func() time.Time) (*devIssuer, er
 }
 
 // keySet returns the issuer's public keys, for the verifier.
-func (d *devIssuer) keySet() (userinfo.KeySet, error) { return userinfo.NewStaticKeySet(d.jwks) }
+func (d *devIssuer) keySet() (accesstoken.KeySet, error) { return accesstoken.NewStaticKeySet(d.jwks) }
 
 // jwksHandler serves GET /.well-known/jwks.json.
 func (d *devIssuer) jwksHandler() http.Handler {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/otp"
 )
 
@@ -217,28 +218,29 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 // tokenVerifier returns the JWT verifier of o: keys from -jwks-url,
 // -jwks-file or the development issuer, with -issuer and -audience.
 func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVerifier, error) {
-	cfg := userinfo.JWTConfig{Issuer: o.issuer}
+	cfg := accesstoken.JWTConfig{Issuer: o.issuer}
 	if o.audience != "" {
 		cfg.Audience = []string{o.audience}
 	}
 	var err error
 	switch {
 	case o.jwksURL != "":
-		var rs *userinfo.RemoteKeySet
-		rs, err = userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{URL: o.jwksURL})
+		// Start with keys when the issuer is up; when it is not, start
+		// anyway: requests are answered 503 until a fetch succeeds. The
+		// context bounds the first fetch only; Close ends the refresh.
+		rctx, cancel := context.WithTimeout(ctx, jwksStartWait)
+		var rs *accesstoken.RemoteKeySet
+		rs, err = accesstoken.NewRemoteKeySet(rctx, accesstoken.RemoteKeySetConfig{URL: o.jwksURL})
 		if err == nil {
 			a.closers = append(a.closers, rs.Close)
 			cfg.Keys = rs
-			// Start with keys when the issuer is up; when it is not, start
-			// anyway: requests are answered 503 until a fetch succeeds.
-			rctx, cancel := context.WithTimeout(ctx, jwksStartWait)
 			if rerr := rs.Ready(rctx); rerr != nil {
 				a.logger.Warn("the JWK Set is not fetched yet; tokens are answered 503 until it is", "url", rs.URL())
 			}
-			cancel()
 		}
+		cancel()
 	case o.jwksFile != "":
-		cfg.Keys, err = userinfo.ReadKeySetFile(o.jwksFile)
+		cfg.Keys, err = accesstoken.ReadKeySetFile(o.jwksFile)
 	default:
 		a.dev, err = newDevIssuer(o.issuer, o.audience, time.Now)
 		if err == nil {
@@ -249,7 +251,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVeri
 	if err != nil {
 		return nil, err
 	}
-	return userinfo.NewJWTVerifier(cfg)
+	return accesstoken.NewJWTVerifier(cfg)
 }
 
 // otpService returns the OTP service: codes stored in the backend, hashed

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ciamkit/userinfo/internal/testkeys"
+	"github.com/ciamkit/userinfo/userinfotest"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent use: the server's log.
@@ -305,19 +305,14 @@ func TestSetupDevIssuerIssuerAudience(t *testing.T) {
 // -jwks-file: tokens of that key verify, with -issuer and -audience
 // checked; the development issuer is off.
 func TestSetupJWKSFile(t *testing.T) {
-	key := testkeys.MustNew("RS256")
-	other := testkeys.MustNew("RS256")
-	jwks := writeFile(t, "jwks.json", string(testkeys.JWKS(key)))
+	iss := newIssuer(t)
+	other := newIssuer(t)
+	jwks := writeFile(t, "jwks.json", string(iss.JWKS()))
 	seed := writeFile(t, "seed.json", `[{"sub":"u1","email":"u1@x.test","nickname":"U"}]`)
-	s := newTestServer(t, "-db", "memory", "-jwks-file", jwks, "-issuer", "https://iss.test", "-audience", "api", "-seed", seed)
+	s := newTestServer(t, "-db", "memory", "-jwks-file", jwks, "-issuer", iss.URL(), "-audience", iss.Audience(), "-seed", seed)
 
-	sign := func(k *testkeys.Key, edit func(map[string]any)) string {
-		c := map[string]any{"iss": "https://iss.test", "aud": []string{"api"}, "sub": "u1", "scope": "openid",
-			"exp": time.Now().Add(time.Hour).Unix()}
-		if edit != nil {
-			edit(c)
-		}
-		tok, err := k.Sign(c)
+	sign := func(iss *userinfotest.Issuer, claims map[string]any) string {
+		tok, err := iss.Token(claims)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -328,12 +323,13 @@ func TestSetupJWKSFile(t *testing.T) {
 		token      string
 		wantStatus int
 	}{
-		{"good", sign(key, nil), 200},
-		{"other key", sign(other, nil), 401},
-		{"other issuer", sign(key, func(c map[string]any) { c["iss"] = "https://evil.test" }), 401},
-		{"other audience", sign(key, func(c map[string]any) { c["aud"] = "else" }), 401},
-		{"expired", sign(key, func(c map[string]any) { c["exp"] = time.Now().Add(-time.Hour).Unix() }), 401},
-		{"demo user not created with -seed", sign(key, func(c map[string]any) { c["sub"] = "demo" }), 404},
+		{"good", sign(iss, nil), 200},
+		{"aud an array", sign(iss, map[string]any{"aud": []string{iss.Audience()}}), 200},
+		{"other key", sign(other, map[string]any{"iss": iss.URL()}), 401},
+		{"other issuer", sign(iss, map[string]any{"iss": "https://evil.test"}), 401},
+		{"other audience", sign(iss, map[string]any{"aud": "else"}), 401},
+		{"expired", sign(iss, map[string]any{"exp": time.Now().Add(-time.Hour).Unix()}), 401},
+		{"demo user not created with -seed", sign(iss, map[string]any{"sub": "demo"}), 404},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,20 +346,26 @@ func TestSetupJWKSFile(t *testing.T) {
 
 // -jwks-url: the key set is fetched from the URL at start.
 func TestSetupJWKSURL(t *testing.T) {
-	key := testkeys.MustNew("ES256")
-	keys := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(testkeys.JWKS(key))
-	}))
-	defer keys.Close()
-	s := newTestServer(t, "-db", "memory", "-jwks-url", keys.URL)
-	token, err := key.Sign(map[string]any{"sub": "demo", "scope": "openid", "exp": time.Now().Add(time.Hour).Unix()})
+	iss := newIssuer(t)
+	s := newTestServer(t, "-db", "memory", "-jwks-url", iss.JWKSURL())
+	token, err := iss.Token(map[string]any{"sub": "demo"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if status, _, m := call(t, http.MethodGet, s.URL+"/userinfo", token, ""); status != 200 || m["sub"] != "demo" {
 		t.Errorf("GET /userinfo: %d %v", status, m)
 	}
+}
+
+// newIssuer starts a test issuer with one RS256 key, closed when t ends.
+func newIssuer(t *testing.T) *userinfotest.Issuer {
+	t.Helper()
+	iss, err := userinfotest.NewIssuer(userinfotest.IssuerConfig{Algorithms: []string{"RS256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	return iss
 }
 
 // -claims limits what responses release; -attributes adds custom

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/internal/testkeys"
 	"github.com/ciamkit/userinfo/otp"
 )
@@ -31,11 +32,11 @@ type server struct {
 func newServers(t *testing.T, n int) []*server {
 	t.Helper()
 	key := testkeys.MustNew("ES256")
-	keys, err := userinfo.NewStaticKeySet(testkeys.JWKS(key))
+	keys, err := accesstoken.NewStaticKeySet(testkeys.JWKS(key))
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: keys})
+	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

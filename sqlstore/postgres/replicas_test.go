@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/internal/testkeys"
 	"github.com/ciamkit/userinfo/otp"
 	"github.com/ciamkit/userinfo/sqlstore/postgres"
@@ -31,11 +32,11 @@ type replica struct {
 // OTP key, as a deployment does.
 func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key) []*replica {
 	t.Helper()
-	keys, err := userinfo.NewStaticKeySet(testkeys.JWKS(issuer))
+	keys, err := accesstoken.NewStaticKeySet(testkeys.JWKS(issuer))
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: keys})
+	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: keys})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"context"
@@ -15,9 +15,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ciamkit/userinfo/internal/testkeys"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"github.com/ciamkit/userinfo/internal/testkeys"
 )
 
 // floorVerifier is the reference the benchmarks compare with: the least a
@@ -123,11 +124,11 @@ func benchClaims(now time.Time) map[string]any {
 }
 
 // BenchmarkVerify compares, per algorithm and on one typical token: floor
-// (standard library only), ours (JWTVerifier, no cache), cached (TokenCache
+// (standard library only), ours (JWTVerifier, no cache), cached (Cache
 // in front of it, the token repeated) and jwt.Parse (jwx's generic parser
 // with a key set). Report ratios to floor from one run:
 //
-//	go test -run '^$' -bench BenchmarkVerify -benchmem -count 5 .
+//	go test -run '^$' -bench BenchmarkVerify -benchmem -count 5 ./accesstoken
 func BenchmarkVerify(b *testing.B) {
 	now := time.Now()
 	clock := func() time.Time { return now }
@@ -169,7 +170,7 @@ func BenchmarkVerify(b *testing.B) {
 				}
 			}
 		})
-		cached := NewTokenCache(ours, TokenCacheConfig{Now: clock})
+		cached := NewCache(ours, CacheConfig{Now: clock})
 		b.Run(alg+"/cached", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {

@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"context"
@@ -47,44 +47,50 @@ type RemoteKeySetConfig struct {
 	// at most one fetch per cooldown. Default: 1 minute.
 	RefreshCooldown time.Duration
 
-	// Now is the clock of the cooldown. Default: time.Now.
+	// Now is the clock of the cooldown, so that one clock can drive it,
+	// the tokens' times and the caches. The background refresh follows the
+	// real time. Default: time.Now.
 	Now func() time.Time
 }
 
-// RemoteKeySet is a [KeySet] fetched over HTTP(S): fetched once at start,
-// refreshed in the background, refetched (at most once per cooldown, one
-// fetch shared by all waiting requests) when a token names an unknown key id.
-// When a fetch fails the last good set keeps serving; before any fetch has
-// succeeded, VerificationKeys returns an error wrapping [ErrNoKeySet].
+// RemoteKeySet is a [KeySet] fetched over HTTP(S): fetched once by
+// [NewRemoteKeySet], refreshed in the background, refetched (at most once
+// per cooldown, one fetch shared by all waiting requests) when a token names
+// an unknown key id. When a fetch fails the last good set keeps serving;
+// before any fetch has succeeded, VerificationKeys returns an error wrapping
+// [ErrNoKeySet].
 //
-// Its background goroutines end when the context given to [NewRemoteKeySet]
-// is done or Close is called.
+// Its background refresh runs until Close is called, and only Close stops
+// it: call Close when the set is no longer used.
 type RemoteKeySet struct {
 	url      string
-	ctx      context.Context
-	cancel   context.CancelFunc
 	ctrl     httprc.Controller
 	res      *httprc.ResourceBase[*keyIndex]
 	cooldown time.Duration
 	now      func() time.Time
+	// life is the context of the background work, made here and canceled
+	// by Close alone: the set's one owner of its lifetime.
+	life context.Context
+	stop context.CancelFunc
 
 	mu        sync.Mutex
 	lastForce time.Time     // when the last refresh on an unknown kid began
 	inflight  chan struct{} // closed when the refresh in flight ends; nil if none
-	lastErr   error         // the error of the last forced refresh, if any
+	lastErr   error         // the error of the first fetch, then of the last forced refresh
 }
 
-// NewRemoteKeySet starts a [RemoteKeySet]. With cfg.Issuer it first fetches
-// the discovery document (with ctx), and fails if that fails; the JWK Set
-// itself is fetched in the background, so a key server that is down at start
-// does not stop the embedding server from starting (its requests are answered
-// 503 until a fetch succeeds; [RemoteKeySet.Ready] waits for one).
+// NewRemoteKeySet starts a [RemoteKeySet]. ctx bounds the requests made
+// before it returns, and nothing after: with cfg.Issuer the discovery
+// document, whose failure is an error, then the first fetch of the JWK Set.
+// A first fetch that fails (the key server is down, ctx ends first) is no
+// error, so that a key server that is down at start does not stop the
+// embedding server from starting: its requests are answered 503 until a
+// background fetch succeeds, and [RemoteKeySet.Ready] waits for one.
 //
-// ctx owns the background refresh: when it is done, refreshing stops and the
-// last fetched set keeps serving.
+// The background refresh it starts runs until [RemoteKeySet.Close].
 func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet, error) {
 	if (cfg.URL == "") == (cfg.Issuer == "") {
-		return nil, errors.New("userinfo: RemoteKeySetConfig needs exactly one of URL and Issuer")
+		return nil, errors.New("accesstoken: RemoteKeySetConfig needs exactly one of URL and Issuer")
 	}
 	client := cfg.HTTPClient
 	if client == nil {
@@ -124,19 +130,25 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transformKeySet),
 		httprc.WithHTTPClient(client), httprc.WithMinInterval(minInterval), httprc.WithMaxInterval(maxInterval))
 	if err != nil {
-		return nil, fmt.Errorf("userinfo: JWK set resource: %w", err)
+		return nil, fmt.Errorf("accesstoken: JWK set resource: %w", err)
 	}
-	bctx, cancel := context.WithCancel(ctx)
-	ctrl, err := httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client)).Start(bctx)
+	// The first fetch, with ctx. Failed or not, it schedules the next one
+	// (at least MinRefreshInterval away), which the background refresh
+	// registered below then makes.
+	firstErr := res.Sync(ctx)
+
+	life, stop := context.WithCancel(context.Background())
+	ctrl, err := httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client)).Start(life)
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("userinfo: start JWK set refresh: %w", err)
+		stop()
+		return nil, fmt.Errorf("accesstoken: start JWK set refresh: %w", err)
 	}
-	if err := ctrl.Add(bctx, res, httprc.WithWaitReady(false)); err != nil {
-		cancel()
-		return nil, fmt.Errorf("userinfo: register JWK set: %w", err)
+	if err := ctrl.Add(life, res, httprc.WithWaitReady(false)); err != nil {
+		stop()
+		return nil, fmt.Errorf("accesstoken: register JWK set: %w", err)
 	}
-	return &RemoteKeySet{url: jwksURL, ctx: bctx, cancel: cancel, ctrl: ctrl, res: res, cooldown: cooldown, now: now}, nil
+	return &RemoteKeySet{url: jwksURL, ctrl: ctrl, res: res, cooldown: cooldown, now: now,
+		life: life, stop: stop, lastErr: firstErr}, nil
 }
 
 // transformKeySet turns a JWK Set response into a key index. An error keeps
@@ -147,7 +159,7 @@ func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
 		return nil, err
 	}
 	if len(data) > maxJWKSBytes {
-		return nil, errors.New("userinfo: JWK set too large")
+		return nil, errors.New("accesstoken: JWK set too large")
 	}
 	return parseKeySet(data)
 }
@@ -156,7 +168,7 @@ func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
 func checkFetchURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("userinfo: %q is not an http(s) URL", s)
+		return fmt.Errorf("accesstoken: %q is not an http(s) URL", s)
 	}
 	return nil
 }
@@ -169,29 +181,29 @@ func discoverJWKSURI(ctx context.Context, client *http.Client, issuer string) (s
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimSuffix(issuer, "/")+"/.well-known/openid-configuration", nil)
 	if err != nil {
-		return "", fmt.Errorf("userinfo: discovery: %w", err)
+		return "", fmt.Errorf("accesstoken: discovery: %w", err)
 	}
 	req.Header.Set("Accept", "application/json")
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("userinfo: discovery: %w", err)
+		return "", fmt.Errorf("accesstoken: discovery: %w", err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("userinfo: discovery: status %d", resp.StatusCode)
+		return "", fmt.Errorf("accesstoken: discovery: status %d", resp.StatusCode)
 	}
 	var meta struct {
 		Issuer  string `json:"issuer"`
 		JWKSURI string `json:"jwks_uri"`
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxJWKSBytes)).Decode(&meta); err != nil {
-		return "", fmt.Errorf("userinfo: discovery: %w", err)
+		return "", fmt.Errorf("accesstoken: discovery: %w", err)
 	}
 	if meta.Issuer != issuer {
-		return "", fmt.Errorf("userinfo: discovery: issuer %q does not match %q", meta.Issuer, issuer)
+		return "", fmt.Errorf("accesstoken: discovery: issuer %q does not match %q", meta.Issuer, issuer)
 	}
 	if meta.JWKSURI == "" {
-		return "", errors.New("userinfo: discovery: no jwks_uri")
+		return "", errors.New("accesstoken: discovery: no jwks_uri")
 	}
 	return meta.JWKSURI, nil
 }
@@ -199,18 +211,22 @@ func discoverJWKSURI(ctx context.Context, client *http.Client, issuer string) (s
 // URL returns the address of the JWK Set.
 func (s *RemoteKeySet) URL() string { return s.url }
 
-// Ready waits until the set has been fetched once, or ctx is done.
+// Ready waits until the set has been fetched once, or ctx is done. Once the
+// set has been fetched it returns nil at once, even with a ctx that is done.
 func (s *RemoteKeySet) Ready(ctx context.Context) error {
+	if s.res.Resource() != nil {
+		return nil
+	}
 	if err := s.res.Ready(ctx); err != nil {
 		return fmt.Errorf("%w: %w", ErrNoKeySet, err)
 	}
 	return nil
 }
 
-// Close stops the background refresh. The last fetched set keeps serving.
-// Close is safe to call more than once.
+// Close stops the background refresh and the refetches on unknown key ids.
+// The last fetched set keeps serving. Close is safe to call more than once.
 func (s *RemoteKeySet) Close() error {
-	s.cancel()
+	s.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = s.ctrl.ShutdownContext(ctx)
@@ -259,7 +275,7 @@ func (s *RemoteKeySet) refresh(ctx context.Context) error {
 		go func() {
 			// Detached from the request: one request giving up must not
 			// cancel the fetch the others wait for.
-			err := s.ctrl.Refresh(s.ctx, s.url)
+			err := s.ctrl.Refresh(s.life, s.url)
 			s.mu.Lock()
 			s.lastErr = err
 			s.inflight = nil

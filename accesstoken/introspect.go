@@ -1,9 +1,8 @@
-package userinfo
+package accesstoken
 
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,13 +12,13 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ciamkit/userinfo"
 )
 
-// Defaults of [IntrospectionConfig].
-const (
-	DefaultIntrospectionCacheSize   = 10000
-	DefaultIntrospectionCacheMaxAge = time.Minute
-)
+// DefaultIntrospectionCacheMaxAge is the default of
+// [IntrospectionConfig.CacheMaxAge].
+const DefaultIntrospectionCacheMaxAge = time.Minute
 
 // maxIntrospectionBytes bounds an introspection response.
 const maxIntrospectionBytes = 1 << 20
@@ -42,28 +41,31 @@ type IntrospectionConfig struct {
 	// Audience, when set, must share a value with the response's "aud".
 	Audience []string
 
-	// CacheSize is the most active results kept (keyed by the SHA-256 of
-	// the token); negative disables the cache. Default:
-	// DefaultIntrospectionCacheSize (10000).
-	CacheSize int
-	// CacheMaxAge is the longest an active result is reused; it is never
-	// reused past its "exp". A revoked token is honoured for at most this
-	// long. Default: DefaultIntrospectionCacheMaxAge (1 minute).
+	// CacheMaxAge is the longest a [Cache] in front of the verifier reuses
+	// an active answer, whatever the Cache's own MaxAge; it never reuses one
+	// past its "exp". A token revoked at the authorization server is
+	// therefore honoured for at most this long. The verifier itself caches
+	// nothing: without a Cache, every request asks the endpoint. Default:
+	// DefaultIntrospectionCacheMaxAge (1 minute).
 	CacheMaxAge time.Duration
 
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 }
 
-// IntrospectionVerifier is a [TokenVerifier] of opaque (reference) tokens:
-// it asks the authorization server's RFC 7662 introspection endpoint. A
-// response with "active": true, a "sub", an "exp" (when present) in the
-// future, and the configured "iss" and "aud", yields a principal whose
-// Claims are the response's members; anything else active-less wraps
-// [ErrInvalidToken]. When the endpoint cannot be reached, answers an HTTP
-// error or something that is not a JSON object, the error does not wrap
-// ErrInvalidToken (the [Authenticator] answers 503): a failure never lets a
-// token pass. Active results are cached, inactive ones are not.
+// IntrospectionVerifier is a [userinfo.TokenVerifier] of opaque (reference)
+// tokens: it asks the authorization server's RFC 7662 introspection
+// endpoint. A response with "active": true, a "sub", an "exp" (when present)
+// in the future, and the configured "iss" and "aud", yields a principal
+// whose Claims are the response's members; any other answer is an error
+// wrapping [userinfo.ErrInvalidToken]. When the endpoint cannot be reached,
+// answers an HTTP error or something that is not a JSON object, the error
+// does not wrap ErrInvalidToken (the [userinfo.Authenticator] answers 503): a
+// failure never lets a token pass.
+//
+// It caches nothing. Put it behind [NewCache] to ask the endpoint once per
+// token and [IntrospectionConfig.CacheMaxAge]; the Cache learns that limit
+// from [IntrospectionVerifier.MaxAge].
 //
 // An IntrospectionVerifier is safe for concurrent use.
 type IntrospectionVerifier struct {
@@ -71,28 +73,25 @@ type IntrospectionVerifier struct {
 	clientID string
 	secret   string
 	client   *http.Client
-	issuer   string
-	audience []string
+	rules    claimRules
 	maxAge   time.Duration
 	now      func() time.Time
-	cache    *lruCache // nil when disabled
 }
 
 // NewIntrospectionVerifier returns a verifier for cfg.
 func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, error) {
 	if err := checkFetchURL(cfg.Endpoint); err != nil {
-		return nil, fmt.Errorf("userinfo: IntrospectionConfig.Endpoint: %w", err)
+		return nil, fmt.Errorf("accesstoken: IntrospectionConfig.Endpoint: %w", err)
 	}
 	if cfg.ClientID == "" {
-		return nil, errors.New("userinfo: IntrospectionConfig.ClientID is required")
+		return nil, errors.New("accesstoken: IntrospectionConfig.ClientID is required")
 	}
 	v := &IntrospectionVerifier{
 		endpoint: cfg.Endpoint,
 		clientID: cfg.ClientID,
 		secret:   cfg.ClientSecret,
 		client:   cfg.HTTPClient,
-		issuer:   cfg.Issuer,
-		audience: slices.Clone(cfg.Audience),
+		rules:    claimRules{issuer: cfg.Issuer, audience: slices.Clone(cfg.Audience)},
 		maxAge:   cfg.CacheMaxAge,
 		now:      cfg.Now,
 	}
@@ -105,52 +104,29 @@ func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, 
 	if v.now == nil {
 		v.now = time.Now
 	}
-	switch {
-	case cfg.CacheSize == 0:
-		v.cache = newLRU(DefaultIntrospectionCacheSize)
-	case cfg.CacheSize > 0:
-		v.cache = newLRU(cfg.CacheSize)
-	}
 	return v, nil
 }
 
-var (
-	errTokenInactive  = &tokenError{"the token is not active"}
-	errTokenNotAccess = &tokenError{"the token is not an access token"}
-	errIntrospection  = errors.New("userinfo: introspection failed")
-)
+// MaxAge implements [MaxAger]: it is [IntrospectionConfig.CacheMaxAge], the
+// longest a [Cache] may reuse an answer of the endpoint.
+func (v *IntrospectionVerifier) MaxAge() time.Duration { return v.maxAge }
 
-// VerifyToken implements [TokenVerifier].
-func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (*Principal, error) {
-	key := sha256.Sum256([]byte(token))
+// errIntrospection is the cause of every failure to get an answer from the
+// endpoint. It is not an ErrInvalidToken.
+var errIntrospection = errors.New("accesstoken: introspection failed")
+
+// VerifyToken implements [userinfo.TokenVerifier].
+func (v *IntrospectionVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
 	now := v.now()
-	if v.cache != nil {
-		if p, ok := v.cache.get(key, now); ok {
-			return p.clone(), nil
-		}
-	}
 	claims, err := v.introspect(ctx, token)
 	if err != nil {
 		return nil, err
 	}
-	p, err := v.principal(claims, now)
-	if err != nil {
-		return nil, err
-	}
-	if v.cache != nil {
-		until := now.Add(v.maxAge)
-		if !p.Expiry.IsZero() && p.Expiry.Before(until) {
-			until = p.Expiry
-		}
-		if until.After(now) {
-			v.cache.put(key, p.clone(), until)
-		}
-	}
-	return p, nil
+	return v.principal(claims, now)
 }
 
 // introspect posts the token to the endpoint and returns the response's
-// members. Every error is an endpoint failure, never ErrInvalidToken.
+// members. Every error is an endpoint failure, never userinfo.ErrInvalidToken.
 func (v *IntrospectionVerifier) introspect(ctx context.Context, token string) (map[string]any, error) {
 	form := url.Values{"token": {token}, "token_type_hint": {"access_token"}}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.endpoint, strings.NewReader(form.Encode()))
@@ -184,7 +160,7 @@ func (v *IntrospectionVerifier) introspect(ctx context.Context, token string) (m
 }
 
 // principal checks an introspection response.
-func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) (*Principal, error) {
+func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) (*userinfo.Principal, error) {
 	if active, _ := claims["active"].(bool); !active {
 		return nil, errTokenInactive
 	}
@@ -197,14 +173,14 @@ func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) 
 			return nil, errTokenNotAccess
 		}
 	}
-	p := &Principal{Claims: claims}
+	var expiry time.Time // RFC 7662 §2.2: "exp" is optional
 	if raw, ok := claims["exp"]; ok {
 		exp, ok := raw.(float64)
 		if !ok || exp <= 0 {
 			return nil, errTokenExpMissing
 		}
-		p.Expiry = numericDate(exp)
-		if !now.Before(p.Expiry) {
+		expiry = numericDate(exp)
+		if !now.Before(expiry) {
 			return nil, errTokenExpired
 		}
 	}
@@ -213,20 +189,5 @@ func (v *IntrospectionVerifier) principal(claims map[string]any, now time.Time) 
 			return nil, errTokenNotYetValid
 		}
 	}
-	if v.issuer != "" {
-		if iss, _ := claims["iss"].(string); iss != v.issuer {
-			return nil, errTokenIssuer
-		}
-	}
-	if len(v.audience) > 0 && !audienceMatches(v.audience, claims["aud"]) {
-		return nil, errTokenAudience
-	}
-	if p.Subject, _ = claims["sub"].(string); p.Subject == "" {
-		return nil, errTokenSubject
-	}
-	p.Scopes = appendScopes(appendScopes(nil, claims["scope"]), claims["scp"])
-	if p.ClientID, _ = claims["client_id"].(string); p.ClientID == "" {
-		p.ClientID, _ = claims["azp"].(string)
-	}
-	return p, nil
+	return v.rules.principal(claims, expiry)
 }

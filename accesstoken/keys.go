@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"context"
@@ -17,10 +17,10 @@ import (
 )
 
 // ErrNoKeySet is returned, wrapped, by a [KeySet] that has no keys to offer
-// at all: a remote set that was never fetched successfully. It is not an
-// [ErrInvalidToken]: the [Authenticator] answers it 503
+// at all: a remote set that was never fetched successfully. It is not a
+// [userinfo.ErrInvalidToken]: the [userinfo.Authenticator] answers it 503
 // temporarily_unavailable, never 401 and never a pass.
-var ErrNoKeySet = errors.New("userinfo: no key set available")
+var ErrNoKeySet = errors.New("accesstoken: no key set available")
 
 // VerificationKey is a public key of a key set, ready to check signatures.
 type VerificationKey struct {
@@ -114,7 +114,7 @@ func (ix *keyIndex) lookupOrAnonymous(kid string) []VerificationKey {
 func parseKeySet(data []byte) (*keyIndex, error) {
 	set, err := jwk.Parse(data)
 	if err != nil {
-		return nil, fmt.Errorf("userinfo: parse JWK set: %w", err)
+		return nil, fmt.Errorf("accesstoken: parse JWK set: %w", err)
 	}
 	ix := &keyIndex{byID: make(map[string][]VerificationKey)}
 	for i := range set.Len() {
@@ -131,7 +131,7 @@ func parseKeySet(data []byte) (*keyIndex, error) {
 		}
 	}
 	if len(ix.all) == 0 {
-		return nil, errors.New("userinfo: JWK set has no usable signature key")
+		return nil, errors.New("accesstoken: JWK set has no usable signature key")
 	}
 	return ix, nil
 }
@@ -202,7 +202,7 @@ func NewStaticKeySet(jwks []byte) (KeySet, error) {
 func ReadKeySetFile(path string) (KeySet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("userinfo: read JWK set: %w", err)
+		return nil, fmt.Errorf("accesstoken: read JWK set: %w", err)
 	}
 	return NewStaticKeySet(data)
 }

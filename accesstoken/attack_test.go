@@ -1,4 +1,4 @@
-package userinfo_test
+package accesstoken_test
 
 import (
 	"context"
@@ -13,14 +13,9 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
+	"github.com/ciamkit/userinfo/internal/bearertest"
 	"github.com/ciamkit/userinfo/internal/testkeys"
-)
-
-// The challenges of the contract, exactly.
-const (
-	challengeMissing      = `Bearer error="invalid_request", error_description="Bearer token not found in the request", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`
-	challengeInvalidToken = `Bearer error="invalid_token", error_description="Error decoding JWT", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`
-	challengeScope        = `Bearer error="insufficient_scope", error_description="The request requires higher privileges than provided by the access token.", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1", scope="openid"`
 )
 
 const (
@@ -143,51 +138,6 @@ func (ks *keyServer) setDown() {
 	ks.down = true
 }
 
-// btServe sends a request with the given Authorization headers through
-// Middleware and returns the recorder; the handler behind answers 200 with
-// the principal's subject.
-func btServe(a *userinfo.Authenticator, target string, authorization ...string) *httptest.ResponseRecorder {
-	h := a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, ok := userinfo.PrincipalFromContext(r.Context())
-		if !ok {
-			http.Error(w, "no principal", http.StatusInternalServerError)
-			return
-		}
-		_, _ = w.Write([]byte(p.Subject))
-	}))
-	r := httptest.NewRequest(http.MethodGet, target, nil)
-	for _, v := range authorization {
-		r.Header.Add("Authorization", v)
-	}
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, r)
-	return w
-}
-
-// btCheck asserts status, the JSON "error" and the WWW-Authenticate header.
-func btCheck(t *testing.T, w *httptest.ResponseRecorder, status int, code, challenge string) {
-	t.Helper()
-	if w.Code != status {
-		t.Fatalf("status = %d, want %d; body %s", w.Code, status, w.Body)
-	}
-	if got := w.Header().Get("WWW-Authenticate"); got != challenge {
-		t.Errorf("WWW-Authenticate = %q\nwant               %q", got, challenge)
-	}
-	if code == "" {
-		return
-	}
-	var body map[string]string
-	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
-		t.Fatalf("body %q: %v", w.Body, err)
-	}
-	if body["error"] != code {
-		t.Errorf("error = %q, want %q", body["error"], code)
-	}
-	if w.Header().Get("Cache-Control") != "no-store" {
-		t.Errorf("Cache-Control = %q, want no-store", w.Header().Get("Cache-Control"))
-	}
-}
-
 // TestBearerAttacks runs the attack table of issue 3 through
 // Authenticator.Middleware with a JWT verifier on a JWKS served by httptest.
 func TestBearerAttacks(t *testing.T) {
@@ -196,14 +146,15 @@ func TestBearerAttacks(t *testing.T) {
 	clock := newClock(btNow)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+	set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = set.Close() })
 	if err := set.Ready(ctx); err != nil {
 		t.Fatal(err)
 	}
-	base := userinfo.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: clock.Now}
+	base := accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: clock.Now}
 
 	valid := func(t *testing.T) string { return btSign(t, btES, nil, btClaims(nil)) }
 	rsaAsPS256 := &testkeys.Key{ID: btRS.ID, Alg: "PS256", Signer: btRS.Signer}
@@ -211,7 +162,7 @@ func TestBearerAttacks(t *testing.T) {
 
 	tests := []struct {
 		name       string
-		cfg        func(*userinfo.JWTConfig)
+		cfg        func(*accesstoken.JWTConfig)
 		header     []string // Authorization values; "TOKEN" is replaced
 		target     string
 		token      func(t *testing.T) string
@@ -234,12 +185,12 @@ func TestBearerAttacks(t *testing.T) {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": btNow.Add(-30 * time.Second).Unix()}))
 		}, wantStatus: 200},
 
-		{name: "no Authorization header", header: []string{}, wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
-		{name: "empty Authorization header", header: []string{""}, wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
-		{name: "Bearer without token", header: []string{"Bearer "}, wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
-		{name: "BearerTOKEN", header: []string{"BearerTOKEN"}, token: valid, wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
-		{name: "Basic scheme", header: []string{"Basic dTE6cHc="}, wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
-		{name: "query token only", header: []string{}, target: "/?access_token=x", wantStatus: 400, wantCode: "invalid_request", wantChal: challengeMissing},
+		{name: "no Authorization header", header: []string{}, wantStatus: 400, wantCode: "invalid_request", wantChal: bearertest.ChallengeMissing},
+		{name: "empty Authorization header", header: []string{""}, wantStatus: 400, wantCode: "invalid_request", wantChal: bearertest.ChallengeMissing},
+		{name: "Bearer without token", header: []string{"Bearer "}, wantStatus: 400, wantCode: "invalid_request", wantChal: bearertest.ChallengeMissing},
+		{name: "BearerTOKEN", header: []string{"BearerTOKEN"}, token: valid, wantStatus: 400, wantCode: "invalid_request", wantChal: bearertest.ChallengeMissing},
+		{name: "Basic scheme", header: []string{"Basic dTE6cHc="}, wantStatus: 400, wantCode: "invalid_request", wantChal: bearertest.ChallengeMissing},
+		{name: "query token only", header: []string{}, target: "/?access_token=x", wantStatus: 400, wantCode: "invalid_request", wantChal: bearertest.ChallengeMissing},
 		{name: "two Authorization headers", header: []string{"Bearer TOKEN", "Bearer TOKEN"}, token: valid, wantStatus: 400, wantCode: "invalid_request",
 			wantChal: `Bearer error="invalid_request", error_description="Bearer token not found in the request", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`},
 		{name: "header and query token", target: "/?access_token=x", token: valid, wantStatus: 400, wantCode: "invalid_request",
@@ -247,18 +198,18 @@ func TestBearerAttacks(t *testing.T) {
 
 		{name: "alg none", reason: "algorithm is not allowed", token: func(t *testing.T) string {
 			return btB64(map[string]any{"alg": "none", "kid": btES.ID}) + "." + btB64(btClaims(nil)) + "."
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "alg none with a signature", reason: "algorithm is not allowed", token: func(t *testing.T) string {
 			tok := btSign(t, btES, nil, btClaims(nil))
 			return btB64(map[string]any{"alg": "none"}) + tok[strings.IndexByte(tok, '.'):]
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "HS256 signed with the RSA public key (PEM)", reason: "algorithm is not allowed", token: func(t *testing.T) string {
 			tok, err := testkeys.SignHMAC("HS256", btRS.PublicPEM(), map[string]any{"kid": btRS.ID}, btClaims(nil))
 			if err != nil {
 				t.Fatal(err)
 			}
 			return tok
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "HS256 signed with the RSA public JWK", reason: "algorithm is not allowed", token: func(t *testing.T) string {
 			jwk, _ := json.Marshal(btRS.JWK())
 			tok, err := testkeys.SignHMAC("HS256", jwk, map[string]any{"kid": btRS.ID}, btClaims(nil))
@@ -266,121 +217,121 @@ func TestBearerAttacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			return tok
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "another key under our kid", reason: "signature does not verify", token: func(t *testing.T) string {
 			return btSign(t, btOther, map[string]any{"kid": btES.ID}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "another key under its own kid", reason: "no key matches the kid", token: func(t *testing.T) string {
 			return btSign(t, btOther, nil, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "another key without kid", reason: "signature does not verify", token: func(t *testing.T) string {
 			return btSign(t, btOther, map[string]any{"kid": nil}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "embedded jwk of the signing key", reason: "no key matches the kid", token: func(t *testing.T) string {
 			return btSign(t, btOther, map[string]any{"jwk": btOther.JWK()}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "embedded jwk under our kid", reason: "signature does not verify", token: func(t *testing.T) string {
 			return btSign(t, btOther, map[string]any{"kid": btES.ID, "jwk": btOther.JWK()}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "jku to the attacker's set", reason: "no key matches the kid", token: func(t *testing.T) string {
 			evil := newKeyServer(t, btOther)
 			return btSign(t, btOther, map[string]any{"jku": evil.URL}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "x5u header", reason: "no key matches the kid", token: func(t *testing.T) string {
 			return btSign(t, btOther, map[string]any{"x5u": "https://evil.example/cert.pem"}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "header alg differs from the key's alg (PS256 on an RS256 key)", reason: "no key of the kid is for this algorithm", token: func(t *testing.T) string {
 			return btSign(t, rsaAsPS256, nil, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "ES384 on a P-256 ES256 key", reason: "no key of the kid is for this algorithm", token: func(t *testing.T) string {
 			return btSign(t, esAsES384, nil, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "expired", reason: "has expired", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": btNow.Add(-2 * time.Minute).Unix()}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "nbf in the future", reason: "not valid yet", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"nbf": btNow.Add(5 * time.Minute).Unix()}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "iat in the future", reason: "iat is not", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"iat": btNow.Add(5 * time.Minute).Unix()}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "nbf a string", reason: "nbf is not a number", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"nbf": "2020-01-01"}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "exp missing", reason: "exp is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": nil}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "exp 0", reason: "exp is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": 0}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "exp a date string", reason: "exp is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": "2099-01-01T00:00:00Z"}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "exp a numeric string", reason: "exp is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": "4102444800"}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "exp null", reason: "exp is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"exp": json.RawMessage("null")}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "wrong iss", reason: "iss does not match", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"iss": "https://evil.example"}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "iss missing", reason: "iss does not match", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"iss": nil}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "wrong aud", reason: "aud does not match", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"aud": "https://other.example"}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "aud array without ours", reason: "aud does not match", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"aud": []string{"a", "b"}}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "aud missing", reason: "aud does not match", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"aud": nil}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "sub missing", reason: "sub is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"sub": nil}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "sub a number", reason: "sub is missing", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"sub": 42}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "crit", reason: "critical header", token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"crit": []string{"exp"}}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "crit null", reason: "critical header", token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"crit": json.RawMessage("null")}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "b64 false", reason: "unencoded payloads", token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"b64": false, "crit": nil}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "nested token (cty JWT)", reason: "nested", token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"cty": "JWT"}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "a JWE", reason: "encrypted tokens", token: func(t *testing.T) string {
 			return btB64(map[string]any{"alg": "RSA-OAEP-256", "enc": "A256GCM", "kid": btRS.ID}) + ".ZW5jcnlwdGVka2V5.aXZpdml2aXZpdg.Y2lwaGVydGV4dA.dGFndGFndGFn"
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "JSON serialisation", token: func(t *testing.T) string {
 			tok := btSign(t, btES, nil, btClaims(nil))
 			p := strings.Split(tok, ".")
 			b, _ := json.Marshal(map[string]any{"payload": p[1], "signatures": []any{map[string]any{"protected": p[0], "signature": p[2]}}})
 			return string(b)
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "flattened JSON serialisation, base64url-encoded", reason: "not a JWS", token: func(t *testing.T) string {
 			tok := btSign(t, btES, nil, btClaims(nil))
 			p := strings.Split(tok, ".")
 			return btB64(map[string]any{"payload": p[1], "protected": p[0], "signature": p[2]})
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "oversized token", reason: "size limit", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"pad": strings.Repeat("x", 9000)}))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "broken base64 (standard alphabet)", reason: "base64url", token: func(t *testing.T) string {
 			tok := btSign(t, btES, nil, btClaims(nil))
 			return "+" + tok[1:]
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "padded base64", reason: "base64url", token: func(t *testing.T) string {
 			// An ES256 signature is 64 bytes: standard base64 pads it
 			// with one "=".
 			return btSign(t, btES, nil, btClaims(nil)) + "="
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "non-canonical base64 in the signature", reason: "base64url", token: func(t *testing.T) string {
 			tok := btSign(t, btEd, nil, btClaims(nil))
 			// A 64-byte Ed25519 signature is 86 characters; the last one
@@ -388,40 +339,40 @@ func TestBearerAttacks(t *testing.T) {
 			last := tok[len(tok)-1]
 			const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 			return tok[:len(tok)-1] + string(alphabet[strings.IndexByte(alphabet, last)^1])
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "not a JWT at all", reason: "not a JWS", token: func(t *testing.T) string { return "opaque-token-value" },
-			wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+			wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "four segments", reason: "not a JWS", token: func(t *testing.T) string { return valid(t) + ".x" },
-			wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+			wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "signature of another token", reason: "signature does not verify", token: func(t *testing.T) string {
 			a := btSign(t, btES, nil, btClaims(nil))
 			b := btSign(t, btES, nil, btClaims(map[string]any{"sub": "admin"}))
 			return b[:strings.LastIndexByte(b, '.')] + a[strings.LastIndexByte(a, '.'):]
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 		{name: "space inside the token", header: []string{"Bearer abc def"},
-			wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+			wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 
-		{name: "typ required, JWT given", reason: "typ is not at+jwt", cfg: func(c *userinfo.JWTConfig) { c.RequireATJWT = true }, token: func(t *testing.T) string {
+		{name: "typ required, JWT given", reason: "typ is not at+jwt", cfg: func(c *accesstoken.JWTConfig) { c.RequireATJWT = true }, token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"typ": "JWT"}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
-		{name: "typ required, none given", reason: "typ is not at+jwt", cfg: func(c *userinfo.JWTConfig) { c.RequireATJWT = true }, token: func(t *testing.T) string {
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
+		{name: "typ required, none given", reason: "typ is not at+jwt", cfg: func(c *accesstoken.JWTConfig) { c.RequireATJWT = true }, token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"typ": nil}, btClaims(nil))
-		}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
-		{name: "typ required, application/at+jwt given", cfg: func(c *userinfo.JWTConfig) { c.RequireATJWT = true }, token: func(t *testing.T) string {
+		}, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
+		{name: "typ required, application/at+jwt given", cfg: func(c *accesstoken.JWTConfig) { c.RequireATJWT = true }, token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"typ": "application/at+jwt"}, btClaims(nil))
 		}, wantStatus: 200},
 		{name: "typ not required, JWT given", token: func(t *testing.T) string {
 			return btSign(t, btES, map[string]any{"typ": "JWT"}, btClaims(nil))
 		}, wantStatus: 200},
-		{name: "algorithm outside a narrowed allow-list", reason: "algorithm is not allowed", cfg: func(c *userinfo.JWTConfig) { c.Algorithms = []string{"RS256"} },
-			token: valid, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
+		{name: "algorithm outside a narrowed allow-list", reason: "algorithm is not allowed", cfg: func(c *accesstoken.JWTConfig) { c.Algorithms = []string{"RS256"} },
+			token: valid, wantStatus: 401, wantCode: "invalid_token", wantChal: bearertest.ChallengeInvalidToken},
 
 		{name: "no openid scope", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"scope": "profile email"}))
-		}, wantStatus: 403, wantCode: "insufficient_scope", wantChal: challengeScope},
+		}, wantStatus: 403, wantCode: "insufficient_scope", wantChal: bearertest.ChallengeScope},
 		{name: "no scope at all", token: func(t *testing.T) string {
 			return btSign(t, btES, nil, btClaims(map[string]any{"scope": nil}))
-		}, wantStatus: 403, wantCode: "insufficient_scope", wantChal: challengeScope},
+		}, wantStatus: 403, wantCode: "insufficient_scope", wantChal: bearertest.ChallengeScope},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -429,7 +380,7 @@ func TestBearerAttacks(t *testing.T) {
 			if tt.cfg != nil {
 				tt.cfg(&cfg)
 			}
-			v, err := userinfo.NewJWTVerifier(cfg)
+			v, err := accesstoken.NewJWTVerifier(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -450,7 +401,7 @@ func TestBearerAttacks(t *testing.T) {
 				target = "/userinfo"
 			}
 			a := &userinfo.Authenticator{Verifier: v}
-			w := btServe(a, target, values...)
+			w := bearertest.Serve(a, target, values...)
 			if tt.reason != "" {
 				r := httptest.NewRequest(http.MethodGet, target, nil)
 				r.Header.Set("Authorization", values[0])
@@ -458,7 +409,7 @@ func TestBearerAttacks(t *testing.T) {
 					t.Errorf("cause = %v, want one with %q", err, tt.reason)
 				}
 			}
-			btCheck(t, w, tt.wantStatus, tt.wantCode, tt.wantChal)
+			bearertest.Check(t, w, tt.wantStatus, tt.wantCode, tt.wantChal)
 			if tt.wantStatus == 200 && w.Body.String() != "u1" {
 				t.Errorf("body = %q, want the subject u1", w.Body)
 			}
@@ -468,51 +419,3 @@ func TestBearerAttacks(t *testing.T) {
 		})
 	}
 }
-
-// TestBearerRealm checks that a realm leads every challenge.
-func TestBearerRealm(t *testing.T) {
-	a := &userinfo.Authenticator{Verifier: userinfo.TokenVerifierFunc(func(context.Context, string) (*userinfo.Principal, error) {
-		return nil, userinfo.ErrInvalidToken
-	}), Realm: "userinfo"}
-	btCheck(t, btServe(a, "/"), 400, "invalid_request", `Bearer realm="userinfo", `+challengeMissing[len("Bearer "):])
-	btCheck(t, btServe(a, "/", "Bearer abc"), 401, "invalid_token", `Bearer realm="userinfo", `+challengeInvalidToken[len("Bearer "):])
-}
-
-// TestBearerVerifierOutcomes checks how Authenticate maps what a verifier
-// returns.
-func TestBearerVerifierOutcomes(t *testing.T) {
-	tests := []struct {
-		name       string
-		p          *userinfo.Principal
-		err        error
-		wantStatus int
-		wantCode   string
-		wantChal   string
-	}{
-		{name: "principal", p: &userinfo.Principal{Subject: "u1", Scopes: []string{"openid"}}, wantStatus: 200},
-		{name: "wrapped ErrInvalidToken", err: errorsJoin(userinfo.ErrInvalidToken), wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
-		{name: "no key set", err: userinfo.ErrNoKeySet, wantStatus: 503, wantCode: "temporarily_unavailable"},
-		{name: "context canceled", err: context.Canceled, wantStatus: 503, wantCode: "temporarily_unavailable"},
-		{name: "an *Error passes through", err: &userinfo.Error{Status: 429, Code: "slow_down"}, wantStatus: 429, wantCode: "slow_down"},
-		{name: "nil principal", wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
-		{name: "principal without subject", p: &userinfo.Principal{Scopes: []string{"openid"}}, wantStatus: 401, wantCode: "invalid_token", wantChal: challengeInvalidToken},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := &userinfo.Authenticator{Verifier: userinfo.TokenVerifierFunc(func(context.Context, string) (*userinfo.Principal, error) {
-				return tt.p, tt.err
-			})}
-			btCheck(t, btServe(a, "/", "Bearer abc"), tt.wantStatus, tt.wantCode, tt.wantChal)
-		})
-	}
-	t.Run("nil verifier", func(t *testing.T) {
-		btCheck(t, btServe(&userinfo.Authenticator{}, "/", "Bearer abc"), 500, "server_error", "")
-	})
-}
-
-func errorsJoin(err error) error { return &wrapped{err} }
-
-type wrapped struct{ err error }
-
-func (w *wrapped) Error() string { return "wrapped: " + w.err.Error() }
-func (w *wrapped) Unwrap() error { return w.err }

@@ -1,4 +1,4 @@
-package userinfo_test
+package accesstoken_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/internal/testkeys"
 )
 
@@ -337,7 +338,7 @@ func TestJWXPitfalls(t *testing.T) {
 		ourSrv := newPfJWKSServer(t, es)
 		var offset atomic.Int64
 		clock := func() time.Time { return now.Add(time.Duration(offset.Load())) }
-		set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{
+		set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{
 			URL: ourSrv.URL, MinRefreshInterval: time.Hour, MaxRefreshInterval: time.Hour,
 			RefreshCooldown: time.Minute, Now: clock,
 		})
@@ -348,7 +349,7 @@ func TestJWXPitfalls(t *testing.T) {
 		if err := set.Ready(ctx); err != nil {
 			t.Fatal(err)
 		}
-		v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set})
+		v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -411,13 +412,13 @@ func pfFlattenedJSON(t testing.TB, compact string) string {
 
 // pfVerifier returns our verifier on a static key set of keys, with the
 // default clock.
-func pfVerifier(t testing.TB, requireATJWT bool, keys ...*testkeys.Key) *userinfo.JWTVerifier {
+func pfVerifier(t testing.TB, requireATJWT bool, keys ...*testkeys.Key) *accesstoken.JWTVerifier {
 	t.Helper()
-	set, err := userinfo.NewStaticKeySet(testkeys.JWKS(keys...))
+	set, err := accesstoken.NewStaticKeySet(testkeys.JWKS(keys...))
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, RequireATJWT: requireATJWT})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, RequireATJWT: requireATJWT})
 	if err != nil {
 		t.Fatal(err)
 	}

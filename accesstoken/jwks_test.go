@@ -1,4 +1,4 @@
-package userinfo_test
+package accesstoken_test
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/accesstoken"
+	"github.com/ciamkit/userinfo/internal/bearertest"
 	"github.com/ciamkit/userinfo/internal/testkeys"
 )
 
@@ -21,7 +23,7 @@ import (
 // Authenticator on it.
 type jwksHarness struct {
 	ks    *keyServer
-	set   *userinfo.RemoteKeySet
+	set   *accesstoken.RemoteKeySet
 	clock *btClock
 	auth  *userinfo.Authenticator
 }
@@ -36,7 +38,7 @@ func newJWKSHarnessOn(t *testing.T, ks *keyServer, ready bool) *jwksHarness {
 	h := &jwksHarness{ks: ks, clock: newClock(btNow)}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{
+	set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{
 		URL: h.ks.URL, RefreshCooldown: time.Minute, MinRefreshInterval: time.Hour, Now: h.clock.Now,
 	})
 	if err != nil {
@@ -49,7 +51,7 @@ func newJWKSHarnessOn(t *testing.T, ks *keyServer, ready bool) *jwksHarness {
 		}
 	}
 	h.set = set
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: h.clock.Now})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +61,7 @@ func newJWKSHarnessOn(t *testing.T, ks *keyServer, ready bool) *jwksHarness {
 
 func (h *jwksHarness) request(t *testing.T, k *testkeys.Key) *httptest.ResponseRecorder {
 	t.Helper()
-	return btServe(h.auth, "/", "Bearer "+btSign(t, k, nil, btClaims(nil)))
+	return bearertest.Serve(h.auth, "/", "Bearer "+btSign(t, k, nil, btClaims(nil)))
 }
 
 // TestJWKSRotation: a key rotated in is picked up on its first unknown kid,
@@ -70,11 +72,11 @@ func TestJWKSRotation(t *testing.T) {
 	h := newJWKSHarness(t, true, btRot)
 	fetches := func() int64 { return h.ks.hits.Load() }
 
-	btCheck(t, h.request(t, btRot), 200, "", "")
+	bearertest.Check(t, h.request(t, btRot), 200, "", "")
 	start := fetches()
 
 	// A token of a key not yet published: one refetch, still unknown.
-	btCheck(t, h.request(t, btRotNext), 401, "invalid_token", challengeInvalidToken)
+	bearertest.Check(t, h.request(t, btRotNext), 401, "invalid_token", bearertest.ChallengeInvalidToken)
 	if got := fetches(); got != start+1 {
 		t.Fatalf("fetches after an unknown kid = %d, want %d", got, start+1)
 	}
@@ -83,20 +85,20 @@ func TestJWKSRotation(t *testing.T) {
 	// happens, so the token is still refused.
 	h.ks.serve(btRot, btRotNext)
 	h.clock.Advance(30 * time.Second)
-	btCheck(t, h.request(t, btRotNext), 401, "invalid_token", challengeInvalidToken)
+	bearertest.Check(t, h.request(t, btRotNext), 401, "invalid_token", bearertest.ChallengeInvalidToken)
 	if got := fetches(); got != start+1 {
 		t.Fatalf("fetches within the cooldown = %d, want %d", got, start+1)
 	}
 
 	// After the cooldown the next request refetches and verifies.
 	h.clock.Advance(31 * time.Second)
-	btCheck(t, h.request(t, btRotNext), 200, "", "")
+	bearertest.Check(t, h.request(t, btRotNext), 200, "", "")
 	if got := fetches(); got != start+2 {
 		t.Fatalf("fetches after the cooldown = %d, want %d", got, start+2)
 	}
 	// Known keys need no fetch.
-	btCheck(t, h.request(t, btRot), 200, "", "")
-	btCheck(t, h.request(t, btRotNext), 200, "", "")
+	bearertest.Check(t, h.request(t, btRot), 200, "", "")
+	bearertest.Check(t, h.request(t, btRotNext), 200, "", "")
 	if got := fetches(); got != start+2 {
 		t.Fatalf("fetches for known keys = %d, want %d", got, start+2)
 	}
@@ -104,12 +106,12 @@ func TestJWKSRotation(t *testing.T) {
 	// The key server goes down: a refetch fails, the last good set serves.
 	h.ks.setDown()
 	h.clock.Advance(2 * time.Minute)
-	btCheck(t, h.request(t, btOther), 401, "invalid_token", challengeInvalidToken)
+	bearertest.Check(t, h.request(t, btOther), 401, "invalid_token", bearertest.ChallengeInvalidToken)
 	if got := fetches(); got != start+3 {
 		t.Fatalf("fetches while down = %d, want %d", got, start+3)
 	}
-	btCheck(t, h.request(t, btRot), 200, "", "")
-	btCheck(t, h.request(t, btRotNext), 200, "", "")
+	bearertest.Check(t, h.request(t, btRot), 200, "", "")
+	bearertest.Check(t, h.request(t, btRotNext), 200, "", "")
 }
 
 // TestJWKSRandomKidsThrottled: a burst of tokens with random key ids, many at
@@ -124,7 +126,7 @@ func TestJWKSRandomKidsThrottled(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			tok := btSign(t, btOther, map[string]any{"kid": strings.Repeat("k", i+1)}, btClaims(nil))
-			w := btServe(h.auth, "/", "Bearer "+tok)
+			w := bearertest.Serve(h.auth, "/", "Bearer "+tok)
 			if w.Code != 401 {
 				t.Errorf("status = %d, want 401", w.Code)
 			}
@@ -145,7 +147,7 @@ func TestJWKSUnavailable(t *testing.T) {
 	ks.setDown()
 	h := newJWKSHarnessOn(t, ks, false)
 	w := h.request(t, btRot)
-	btCheck(t, w, 503, "temporarily_unavailable", "")
+	bearertest.Check(t, w, 503, "temporarily_unavailable", "")
 	var body map[string]string
 	_ = json.Unmarshal(w.Body.Bytes(), &body)
 	if body["error_description"] != "The service is temporarily unavailable. Please try again later." {
@@ -153,13 +155,13 @@ func TestJWKSUnavailable(t *testing.T) {
 	}
 
 	_, err := h.set.VerificationKeys(context.Background(), btRot.ID)
-	if !errors.Is(err, userinfo.ErrNoKeySet) || errors.Is(err, userinfo.ErrInvalidToken) {
+	if !errors.Is(err, accesstoken.ErrNoKeySet) || errors.Is(err, userinfo.ErrInvalidToken) {
 		t.Fatalf("VerificationKeys error = %v, want ErrNoKeySet and not ErrInvalidToken", err)
 	}
 
 	h.ks.serve(btRot)
 	h.clock.Advance(2 * time.Minute)
-	btCheck(t, h.request(t, btRot), 200, "", "")
+	bearertest.Check(t, h.request(t, btRot), 200, "", "")
 }
 
 // TestJWKSNeverUp: a server down from the start.
@@ -170,18 +172,105 @@ func TestJWKSNeverUp(t *testing.T) {
 	defer ks.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{URL: ks.URL})
+	set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{URL: ks.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer set.Close()
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	btKeys()
-	w := btServe(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil)))
-	btCheck(t, w, 503, "temporarily_unavailable", "")
+	w := bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil)))
+	bearertest.Check(t, w, 503, "temporarily_unavailable", "")
+}
+
+// TestJWKSLifecycle: the constructor's context bounds the first fetch and
+// nothing after; Close alone stops the refetches.
+func TestJWKSLifecycle(t *testing.T) {
+	btKeys()
+	t.Run("first fetch before NewRemoteKeySet returns", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		set, err := accesstoken.NewRemoteKeySet(context.Background(), accesstoken.RemoteKeySetConfig{URL: ks.URL})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer set.Close()
+		if got := ks.hits.Load(); got != 1 {
+			t.Fatalf("fetches when NewRemoteKeySet returned = %d, want 1", got)
+		}
+		if keys, err := set.VerificationKeys(context.Background(), btRot.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("VerificationKeys = %v, %v; want the key without waiting", keys, err)
+		}
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		if err := set.Ready(done); err != nil {
+			t.Errorf("Ready(a done context) on a fetched set = %v, want nil", err)
+		}
+	})
+
+	t.Run("the context ends after the constructor", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		ctx, cancel := context.WithCancel(context.Background())
+		clock := newClock(btNow)
+		set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer set.Close()
+		cancel()
+		// A key rotated in is still fetched on its first unknown kid.
+		ks.serve(btRot, btRotNext)
+		keys, err := set.VerificationKeys(context.Background(), btRotNext.ID)
+		if err != nil || len(keys) != 1 || keys[0].ID != btRotNext.ID {
+			t.Fatalf("VerificationKeys(rotated-in kid) after the constructor's context ended = %v, %v; want the new key", keys, err)
+		}
+	})
+
+	t.Run("a first fetch cut short is no error", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		done, cancel := context.WithCancel(context.Background())
+		cancel()
+		clock := newClock(btNow)
+		set, err := accesstoken.NewRemoteKeySet(done, accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+		if err != nil {
+			t.Fatalf("NewRemoteKeySet with a done context: %v, want the set, unfetched", err)
+		}
+		defer set.Close()
+		if _, err := set.VerificationKeys(done, btRot.ID); !errors.Is(err, accesstoken.ErrNoKeySet) && !errors.Is(err, context.Canceled) {
+			t.Fatalf("VerificationKeys before any fetch = %v, want ErrNoKeySet or the context's error", err)
+		}
+		// The first request of an unknown kid (here: any) fetches.
+		clock.Advance(2 * time.Minute)
+		if keys, err := set.VerificationKeys(context.Background(), btRot.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("VerificationKeys after a refetch = %v, %v; want the key", keys, err)
+		}
+	})
+
+	t.Run("Close stops refetching", func(t *testing.T) {
+		ks := newKeyServer(t, btRot)
+		clock := newClock(btNow)
+		set, err := accesstoken.NewRemoteKeySet(context.Background(), accesstoken.RemoteKeySetConfig{URL: ks.URL, Now: clock.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := set.Close(); err != nil {
+			t.Fatalf("second Close: %v", err)
+		}
+		hits := ks.hits.Load()
+		// The last fetched set keeps serving; an unknown kid fetches nothing.
+		if keys, err := set.VerificationKeys(context.Background(), btRot.ID); err != nil || len(keys) != 1 {
+			t.Fatalf("VerificationKeys(known kid) after Close = %v, %v", keys, err)
+		}
+		_, _ = set.VerificationKeys(context.Background(), "unknown")
+		if got := ks.hits.Load() - hits; got != 0 {
+			t.Fatalf("fetches after Close = %d, want 0", got)
+		}
+	})
 }
 
 // TestJWKSDiscovery: the JWK Set found through the issuer's discovery
@@ -202,7 +291,7 @@ func TestJWKSDiscovery(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	set, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{Issuer: issuer})
+	set, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,30 +299,30 @@ func TestJWKSDiscovery(t *testing.T) {
 	if set.URL() != srv.URL+"/keys" {
 		t.Errorf("URL = %q", set.URL())
 	}
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Issuer: btIssuer, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	btCheck(t, btServe(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil))), 200, "", "")
+	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil))), 200, "", "")
 
-	if _, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{Issuer: srv.URL + "/bad"}); err == nil {
+	if _, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{Issuer: srv.URL + "/bad"}); err == nil {
 		t.Error("discovery with a mismatched issuer succeeded")
 	}
-	if _, err := userinfo.NewRemoteKeySet(ctx, userinfo.RemoteKeySetConfig{Issuer: srv.URL + "/missing"}); err == nil {
+	if _, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{Issuer: srv.URL + "/missing"}); err == nil {
 		t.Error("discovery of a missing document succeeded")
 	}
 }
 
 func TestJWKSConfigErrors(t *testing.T) {
 	ctx := context.Background()
-	for name, cfg := range map[string]userinfo.RemoteKeySetConfig{
+	for name, cfg := range map[string]accesstoken.RemoteKeySetConfig{
 		"neither":    {},
 		"both":       {URL: "https://a.example/jwks", Issuer: "https://a.example"},
 		"not http":   {URL: "file:///etc/passwd"},
 		"relative":   {URL: "/jwks"},
 		"bad issuer": {Issuer: "ftp://a.example"},
 	} {
-		if _, err := userinfo.NewRemoteKeySet(ctx, cfg); err == nil {
+		if _, err := accesstoken.NewRemoteKeySet(ctx, cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -244,7 +333,7 @@ func TestJWKSStaticAndFile(t *testing.T) {
 	btKeys()
 	ctx := context.Background()
 	jwks := testkeys.JWKS(btES, btRS, btEd)
-	set, err := userinfo.NewStaticKeySet(jwks)
+	set, err := accesstoken.NewStaticKeySet(jwks)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -265,10 +354,10 @@ func TestJWKSStaticAndFile(t *testing.T) {
 	if err := os.WriteFile(path, jwks, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := userinfo.ReadKeySetFile(path); err != nil {
+	if _, err := accesstoken.ReadKeySetFile(path); err != nil {
 		t.Errorf("ReadKeySetFile: %v", err)
 	}
-	if _, err := userinfo.ReadKeySetFile(path + ".missing"); err == nil {
+	if _, err := accesstoken.ReadKeySetFile(path + ".missing"); err == nil {
 		t.Error("ReadKeySetFile of a missing file succeeded")
 	}
 
@@ -289,11 +378,11 @@ func TestJWKSStaticAndFile(t *testing.T) {
 		"key_ops":        only(opsKey),
 		"symmetric key":  only(hmacKey),
 	} {
-		if _, err := userinfo.NewStaticKeySet(data); err == nil {
+		if _, err := accesstoken.NewStaticKeySet(data); err == nil {
 			t.Errorf("%s: NewStaticKeySet succeeded", name)
 		}
 	}
-	mixed, err := userinfo.NewStaticKeySet(only(encKey, hmacKey, btEd.JWK()))
+	mixed, err := accesstoken.NewStaticKeySet(only(encKey, hmacKey, btEd.JWK()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,9 +394,9 @@ func TestJWKSStaticAndFile(t *testing.T) {
 // TestJWTConfigErrors covers what NewJWTVerifier refuses.
 func TestJWTConfigErrors(t *testing.T) {
 	btKeys()
-	set, _ := userinfo.NewStaticKeySet(testkeys.JWKS(btES))
+	set, _ := accesstoken.NewStaticKeySet(testkeys.JWKS(btES))
 	secret := []byte(strings.Repeat("s", 32))
-	for name, cfg := range map[string]userinfo.JWTConfig{
+	for name, cfg := range map[string]accesstoken.JWTConfig{
 		"no keys":              {},
 		"none":                 {Keys: set, Algorithms: []string{"none"}},
 		"unknown alg":          {Keys: set, Algorithms: []string{"XX999"}},
@@ -315,7 +404,7 @@ func TestJWTConfigErrors(t *testing.T) {
 		"short secret":         {HMACSecret: []byte("short")},
 		"RS256 without keys":   {HMACSecret: secret, Algorithms: []string{"RS256"}},
 	} {
-		if _, err := userinfo.NewJWTVerifier(cfg); err == nil {
+		if _, err := accesstoken.NewJWTVerifier(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
 	}
@@ -324,24 +413,24 @@ func TestJWTConfigErrors(t *testing.T) {
 // TestJWTHMAC: HS256 works with a configured secret, and only then.
 func TestJWTHMAC(t *testing.T) {
 	secret := []byte(strings.Repeat("s", 32))
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{HMACSecret: secret, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{HMACSecret: secret, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := &userinfo.Authenticator{Verifier: v}
 	good, _ := testkeys.SignHMAC("HS256", secret, nil, btClaims(nil))
 	bad, _ := testkeys.SignHMAC("HS256", []byte(strings.Repeat("t", 32)), nil, btClaims(nil))
-	btCheck(t, btServe(a, "/", "Bearer "+good), 200, "", "")
-	btCheck(t, btServe(a, "/", "Bearer "+bad), 401, "invalid_token", challengeInvalidToken)
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer "+good), 200, "", "")
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer "+bad), 401, "invalid_token", bearertest.ChallengeInvalidToken)
 	btKeys()
-	btCheck(t, btServe(a, "/", "Bearer "+btSign(t, btES, nil, btClaims(nil))), 401, "invalid_token", challengeInvalidToken)
+	bearertest.Check(t, bearertest.Serve(a, "/", "Bearer "+btSign(t, btES, nil, btClaims(nil))), 401, "invalid_token", bearertest.ChallengeInvalidToken)
 }
 
 // TestJWTPrincipal checks what a verified token yields.
 func TestJWTPrincipal(t *testing.T) {
 	btKeys()
-	set, _ := userinfo.NewStaticKeySet(testkeys.JWKS(btES))
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	set, _ := accesstoken.NewStaticKeySet(testkeys.JWKS(btES))
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,11 +463,11 @@ func TestJWTKeyWithoutAlg(t *testing.T) {
 		jwks = append(jwks, m)
 	}
 	data, _ := json.Marshal(map[string]any{"keys": jwks})
-	set, err := userinfo.NewStaticKeySet(data)
+	set, err := accesstoken.NewStaticKeySet(data)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -408,7 +497,7 @@ func TestJWKSKeysWithoutKid(t *testing.T) {
 	anon := btES.JWK()
 	delete(anon, "kid")
 	data, _ := json.Marshal(map[string]any{"keys": []any{anon, btRS.JWK()}})
-	set, err := userinfo.NewStaticKeySet(data)
+	set, err := accesstoken.NewStaticKeySet(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -420,7 +509,7 @@ func TestJWKSKeysWithoutKid(t *testing.T) {
 		t.Errorf("VerificationKeys(%s) = %+v, want only the key with that id", btRS.ID, keys)
 	}
 
-	v, err := userinfo.NewJWTVerifier(userinfo.JWTConfig{Keys: set})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set})
 	if err != nil {
 		t.Fatal(err)
 	}

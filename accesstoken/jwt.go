@@ -1,4 +1,4 @@
-package userinfo
+package accesstoken
 
 import (
 	"bytes"
@@ -7,10 +7,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/ciamkit/userinfo"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
@@ -70,8 +71,8 @@ type JWTConfig struct {
 	Now func() time.Time
 }
 
-// JWTVerifier is a [TokenVerifier] of JWT access tokens (RFC 7519, RFC 9068)
-// in the JWS compact serialisation. It checks, in order: the size; the
+// JWTVerifier is a [userinfo.TokenVerifier] of JWT access tokens (RFC 7519,
+// RFC 9068) in the JWS compact serialisation. It checks, in order: the size; the
 // shape (three base64url segments: a JWE, the JSON serialisation and padding
 // are refused); the protected header (an allowed "alg"; no "crit", "b64",
 // "cty" (nested tokens) or "enc"; "typ" when required); the signature, with
@@ -80,15 +81,15 @@ type JWTConfig struct {
 // within the clock skew; "iss" and "aud" when configured; "sub" a non-empty
 // string.
 //
-// Every refusal wraps [ErrInvalidToken]. When the key set is unavailable it
-// returns the key set's error instead (the [Authenticator] answers 503).
+// Every refusal wraps [userinfo.ErrInvalidToken]. When the key set is
+// unavailable it returns the key set's error instead (the
+// [userinfo.Authenticator] answers 503).
 // A JWTVerifier is safe for concurrent use.
 type JWTVerifier struct {
 	keys         KeySet
 	secret       []byte
 	verifiers    map[string]jws.Verifier2
-	issuer       string
-	audience     []string
+	rules        claimRules
 	requireATJWT bool
 	skew         time.Duration
 	maxSize      int
@@ -100,10 +101,10 @@ type JWTVerifier struct {
 // algorithm without a secret, or a secret under 32 bytes.
 func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	if cfg.Keys == nil && cfg.HMACSecret == nil {
-		return nil, errors.New("userinfo: JWTConfig.Keys is required")
+		return nil, errors.New("accesstoken: JWTConfig.Keys is required")
 	}
 	if cfg.HMACSecret != nil && len(cfg.HMACSecret) < 32 {
-		return nil, errors.New("userinfo: JWTConfig.HMACSecret must have at least 32 bytes")
+		return nil, errors.New("accesstoken: JWTConfig.HMACSecret must have at least 32 bytes")
 	}
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
@@ -118,8 +119,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		keys:         cfg.Keys,
 		secret:       bytes.Clone(cfg.HMACSecret),
 		verifiers:    make(map[string]jws.Verifier2, len(algs)),
-		issuer:       cfg.Issuer,
-		audience:     slices.Clone(cfg.Audience),
+		rules:        claimRules{issuer: cfg.Issuer, audience: slices.Clone(cfg.Audience)},
 		requireATJWT: cfg.RequireATJWT,
 		skew:         cfg.ClockSkew,
 		maxSize:      cfg.MaxTokenSize,
@@ -140,65 +140,32 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		isHMAC := slices.Contains(hmacAlgorithms, alg)
 		switch {
 		case isHMAC && cfg.HMACSecret == nil:
-			return nil, fmt.Errorf("userinfo: algorithm %s needs JWTConfig.HMACSecret", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %s needs JWTConfig.HMACSecret", alg)
 		case !isHMAC && !slices.Contains(defaultAlgorithms, alg):
-			return nil, fmt.Errorf("userinfo: algorithm %q is not supported", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
 		case !isHMAC && cfg.Keys == nil:
-			return nil, fmt.Errorf("userinfo: algorithm %s needs JWTConfig.Keys", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %s needs JWTConfig.Keys", alg)
 		}
 		sa, ok := jwa.LookupSignatureAlgorithm(alg)
 		if !ok {
-			return nil, fmt.Errorf("userinfo: algorithm %q is not supported", alg)
+			return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
 		}
 		vf, err := jws.VerifierFor(sa)
 		if err != nil {
-			return nil, fmt.Errorf("userinfo: algorithm %s: %w", alg, err)
+			return nil, fmt.Errorf("accesstoken: algorithm %s: %w", alg, err)
 		}
 		v.verifiers[alg] = vf
 	}
 	return v, nil
 }
 
-// tokenError is a refusal of a token: it is an ErrInvalidToken with a
-// reason for logs. The reasons are fixed texts, never token content.
-type tokenError struct{ reason string }
-
-func (e *tokenError) Error() string        { return "userinfo: invalid access token: " + e.reason }
-func (e *tokenError) Is(target error) bool { return target == ErrInvalidToken }
-
-var (
-	errTokenTooLarge    = &tokenError{"token exceeds the size limit"}
-	errTokenJWE         = &tokenError{"encrypted tokens (JWE) are not accepted"}
-	errTokenJSON        = &tokenError{"the JWS JSON serialisation is not accepted"}
-	errTokenMalformed   = &tokenError{"not a JWS in compact serialisation"}
-	errTokenBase64      = &tokenError{"a segment is not unpadded base64url"}
-	errTokenHeader      = &tokenError{"the protected header is not a JSON object"}
-	errTokenAlg         = &tokenError{"the algorithm is not allowed"}
-	errTokenCrit        = &tokenError{"critical header parameters are not supported"}
-	errTokenB64         = &tokenError{"unencoded payloads are not accepted"}
-	errTokenNested      = &tokenError{"nested or non-JWT payloads (cty) are not accepted"}
-	errTokenTyp         = &tokenError{"the header typ is not at+jwt"}
-	errTokenUnknownKey  = &tokenError{"no key matches the kid"}
-	errTokenKeyAlg      = &tokenError{"no key of the kid is for this algorithm"}
-	errTokenSignature   = &tokenError{"the signature does not verify"}
-	errTokenClaims      = &tokenError{"the claims are not a JSON object"}
-	errTokenExpMissing  = &tokenError{"exp is missing or not a positive number"}
-	errTokenExpired     = &tokenError{"the token has expired"}
-	errTokenNbf         = &tokenError{"nbf is not a number"}
-	errTokenNotYetValid = &tokenError{"the token is not valid yet"}
-	errTokenIat         = &tokenError{"iat is not a number or in the future"}
-	errTokenIssuer      = &tokenError{"iss does not match"}
-	errTokenAudience    = &tokenError{"aud does not match"}
-	errTokenSubject     = &tokenError{"sub is missing or not a string"}
-)
-
 var b64 = base64.RawURLEncoding.Strict()
 
 // maxKeysTried bounds the keys tried for a token without a matching kid.
 const maxKeysTried = 4
 
-// VerifyToken implements [TokenVerifier].
-func (v *JWTVerifier) VerifyToken(ctx context.Context, token string) (*Principal, error) {
+// VerifyToken implements [userinfo.TokenVerifier].
+func (v *JWTVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
 	if len(token) > v.maxSize {
 		return nil, errTokenTooLarge
 	}
@@ -299,10 +266,10 @@ func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, inpu
 	}
 	keys, err := v.keys.VerificationKeys(ctx, kid)
 	if err != nil {
-		if errors.Is(err, ErrInvalidToken) {
+		if errors.Is(err, userinfo.ErrInvalidToken) {
 			return err
 		}
-		return fmt.Errorf("userinfo: key set: %w", err)
+		return fmt.Errorf("accesstoken: key set: %w", err)
 	}
 	if len(keys) == 0 {
 		return errTokenUnknownKey
@@ -326,8 +293,8 @@ func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, inpu
 	return errTokenSignature
 }
 
-// principal checks the claims and builds the principal.
-func (v *JWTVerifier) principal(claims map[string]any) (*Principal, error) {
+// principal checks the times of the claims and builds the principal.
+func (v *JWTVerifier) principal(claims map[string]any) (*userinfo.Principal, error) {
 	now := v.now()
 	exp, ok := claims["exp"].(float64)
 	if !ok || exp <= 0 {
@@ -352,74 +319,5 @@ func (v *JWTVerifier) principal(claims map[string]any) (*Principal, error) {
 			return nil, errTokenIat
 		}
 	}
-	if v.issuer != "" {
-		if iss, _ := claims["iss"].(string); iss != v.issuer {
-			return nil, errTokenIssuer
-		}
-	}
-	if len(v.audience) > 0 && !audienceMatches(v.audience, claims["aud"]) {
-		return nil, errTokenAudience
-	}
-	sub, _ := claims["sub"].(string)
-	if sub == "" {
-		return nil, errTokenSubject
-	}
-	p := &Principal{Subject: sub, Expiry: expiry, Claims: claims}
-	p.Scopes = appendScopes(appendScopes(nil, claims["scope"]), claims["scp"])
-	if p.ClientID, _ = claims["client_id"].(string); p.ClientID == "" {
-		p.ClientID, _ = claims["azp"].(string)
-	}
-	return p, nil
-}
-
-// audienceMatches reports whether the "aud" claim aud, a string or an array
-// of strings, holds one of want.
-func audienceMatches(want []string, aud any) bool {
-	switch aud := aud.(type) {
-	case string:
-		return slices.Contains(want, aud)
-	case []any:
-		for _, a := range aud {
-			if s, ok := a.(string); ok && slices.Contains(want, s) {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// appendScopes appends the scopes of a "scope" or "scp" claim: a
-// space-separated string or an array of strings. Other values add nothing.
-func appendScopes(scopes []string, claim any) []string {
-	switch c := claim.(type) {
-	case string:
-		for s := range strings.FieldsSeq(c) {
-			if !slices.Contains(scopes, s) {
-				scopes = append(scopes, s)
-			}
-		}
-	case []any:
-		for _, e := range c {
-			if s, ok := e.(string); ok && s != "" && !slices.Contains(scopes, s) {
-				scopes = append(scopes, s)
-			}
-		}
-	}
-	return scopes
-}
-
-// maxNumericDate is 9999-12-31T23:59:59Z; later dates are clamped to it.
-const maxNumericDate = 253402300799
-
-// numericDate converts an RFC 7519 NumericDate (seconds, possibly
-// fractional) to a time, clamped to years 0001 to 9999.
-func numericDate(f float64) time.Time {
-	switch {
-	case f > maxNumericDate:
-		f = maxNumericDate
-	case f < -62135596800:
-		f = -62135596800
-	}
-	sec, frac := math.Modf(f)
-	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+	return v.rules.principal(claims, expiry)
 }
