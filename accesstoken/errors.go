@@ -33,6 +33,7 @@ var (
 	errTokenIssuer      = &tokenError{"iss does not match"}
 	errTokenAudience    = &tokenError{"aud does not match"}
 	errTokenSubject     = &tokenError{"sub is missing or not a string"}
+	errTokenClaimType   = &tokenError{"auth_time or cnf is of the wrong type"}
 	errTokenInactive    = &tokenError{"the token is not active"}
 	errTokenNotAccess   = &tokenError{"the token is not an access token"}
 )

@@ -22,7 +22,11 @@ type claimRules struct {
 // client "client_id", else "azp"; the scopes of "scope" (a string, split at
 // white space) then of "scp" (an array of strings), each once; expiry, the
 // token's "exp" that the caller parsed and checked (zero when the token has
-// none); and claims itself, not copied.
+// none); the authentication time "auth_time" (a number) and class "acr" (a
+// string), for step-up; the key the token is bound to, "cnf"."jkt" (RFC 9449
+// §6); and claims itself, not copied. An "auth_time" or "cnf" of the wrong
+// type makes the token invalid: a bound token must not pass as an unbound
+// one.
 func (r *claimRules) principal(claims map[string]any, expiry time.Time) (*userinfo.Principal, error) {
 	if r.issuer != "" {
 		if iss, _ := claims["iss"].(string); iss != r.issuer {
@@ -40,6 +44,22 @@ func (r *claimRules) principal(claims map[string]any, expiry time.Time) (*userin
 	p.Scopes = appendScopes(appendScopes(nil, claims["scope"]), claims["scp"])
 	if p.ClientID, _ = claims["client_id"].(string); p.ClientID == "" {
 		p.ClientID, _ = claims["azp"].(string)
+	}
+	if raw, ok := claims["auth_time"]; ok {
+		at, ok := raw.(float64)
+		if !ok {
+			return nil, errTokenClaimType
+		}
+		p.AuthTime = numericDate(at)
+	}
+	p.ACR, _ = claims["acr"].(string)
+	if raw, ok := claims["cnf"]; ok {
+		cnf, ok := raw.(map[string]any)
+		jkt, okJKT := cnf["jkt"].(string)
+		if _, has := cnf["jkt"]; !ok || (has && (!okJKT || jkt == "")) {
+			return nil, errTokenClaimType
+		}
+		p.JKT = jkt
 	}
 	return p, nil
 }

@@ -80,3 +80,38 @@ func TestPrincipal(t *testing.T) {
 		})
 	}
 }
+
+// TestPrincipalStepUpAndBinding: auth_time, acr and cnf.jkt reach the
+// principal, and a binding of the wrong shape refuses the token rather than
+// letting it pass as unbound.
+func TestPrincipalStepUpAndBinding(t *testing.T) {
+	rules := claimRules{}
+	tests := []struct {
+		name     string
+		claims   map[string]any
+		wantErr  error
+		wantAuth time.Time
+		wantACR  string
+		wantJKT  string
+	}{
+		{"all three", map[string]any{"sub": "u1", "auth_time": 1795886488.0, "acr": "mfa", "cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},
+			nil, time.Unix(1795886488, 0).UTC(), "mfa", "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"},
+		{"none", map[string]any{"sub": "u1"}, nil, time.Time{}, "", ""},
+		{"cnf without jkt (x5t#S256)", map[string]any{"sub": "u1", "cnf": map[string]any{"x5t#S256": "abc"}}, nil, time.Time{}, "", ""},
+		{"acr not a string is ignored", map[string]any{"sub": "u1", "acr": 2.0}, nil, time.Time{}, "", ""},
+		{"auth_time a string", map[string]any{"sub": "u1", "auth_time": "1795886488"}, errTokenClaimType, time.Time{}, "", ""},
+		{"cnf a string", map[string]any{"sub": "u1", "cnf": "K1"}, errTokenClaimType, time.Time{}, "", ""},
+		{"jkt a number", map[string]any{"sub": "u1", "cnf": map[string]any{"jkt": 1.0}}, errTokenClaimType, time.Time{}, "", ""},
+		{"jkt empty", map[string]any{"sub": "u1", "cnf": map[string]any{"jkt": ""}}, errTokenClaimType, time.Time{}, "", ""},
+	}
+	for _, tt := range tests {
+		p, err := rules.principal(tt.claims, time.Time{})
+		if !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: err %v, want %v", tt.name, err, tt.wantErr)
+			continue
+		}
+		if err == nil && (!p.AuthTime.Equal(tt.wantAuth) || p.ACR != tt.wantACR || p.JKT != tt.wantJKT) {
+			t.Errorf("%s: got auth_time %v acr %q jkt %q, want %v %q %q", tt.name, p.AuthTime, p.ACR, p.JKT, tt.wantAuth, tt.wantACR, tt.wantJKT)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -545,3 +546,35 @@ func checkNoSecrets(t *testing.T, log string, secrets ...string) {
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// With -max-auth-age, a token from an old sign-in cannot send codes or
+// change the email; a fresh one can, and the dev issuer's tokens carry
+// auth_time.
+func TestSetupMaxAuthAge(t *testing.T) {
+	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
+	s := newTestServer(t, "-db", "memory", "-otp-outbox", outbox, "-max-auth-age", "10m")
+	fresh := mint(t, s.URL, `{}`)
+	if at, ok := jwtClaims(t, fresh)["auth_time"].(float64); !ok || time.Since(time.Unix(int64(at), 0)) > time.Minute {
+		t.Fatalf("a development token's auth_time = %v, want now", jwtClaims(t, fresh)["auth_time"])
+	}
+	old := mint(t, s.URL, fmt.Sprintf(`{"auth_time":%d}`, time.Now().Add(-time.Hour).Unix()))
+	const challenge = `Bearer error="insufficient_user_authentication", error_description="A more recent authentication is required.", max_age="600"`
+
+	status, hdr, m := call(t, http.MethodPost, s.URL+"/otp/send", old, `{"usage":"update_userinfo","email":"new@example.com"}`)
+	if status != 401 || m["error"] != "insufficient_user_authentication" || hdr.Get("WWW-Authenticate") != challenge {
+		t.Errorf("POST /otp/send with an old token: %d %v %q", status, m, hdr.Get("WWW-Authenticate"))
+	}
+	otpToken, code := sendOTP(t, s.URL, fresh, outbox, "email", "new@example.com")
+	body := `{"email":"new@example.com","email_otp_token":"` + otpToken + `","email_otp":"` + code + `"}`
+	status, hdr, m = call(t, http.MethodPatch, s.URL+"/userinfo", old, body)
+	if status != 401 || hdr.Get("WWW-Authenticate") != challenge {
+		t.Errorf("PATCH email with an old token: %d %v %q", status, m, hdr.Get("WWW-Authenticate"))
+	}
+	if status, _, m := call(t, http.MethodPatch, s.URL+"/userinfo", old, `{"nickname":"still fine"}`); status != 200 {
+		t.Errorf("PATCH nickname with an old token: %d %v", status, m)
+	}
+	// The refused PATCH spent nothing: the fresh token redeems the code.
+	if status, _, m := call(t, http.MethodPatch, s.URL+"/userinfo", fresh, body); status != 200 || m["email"] != "new@example.com" {
+		t.Errorf("PATCH email with a fresh token: %d %v", status, m)
+	}
+}
