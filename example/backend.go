@@ -25,9 +25,10 @@ type backend struct {
 	put func(ctx context.Context, subject string, attrs map[string]any) error
 	// keyFile is the default OTP key file, or "" for a fresh random key.
 	keyFile string
-	// shared is true when other processes may share the stores, so that
-	// every one of them needs the same OTP key.
-	shared bool
+	// secret, on a backend that other processes share, returns a secret
+	// kept in the database for every replica, generating it the first
+	// time; nil elsewhere.
+	secret func(ctx context.Context, name string, generate func() ([]byte, error)) ([]byte, error)
 	close  func() error
 }
 
@@ -106,7 +107,7 @@ func openPostgres(ctx context.Context, dsn string) (*backend, error) {
 		users:  db,
 		otp:    db.OTP(),
 		put:    putFunc(db),
-		shared: true,
+		secret: db.Secret,
 		close:  func() error { db.Close(); return nil },
 	}, nil
 }

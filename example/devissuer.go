@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
@@ -28,7 +30,9 @@ const (
 // devIssuer is the example's own token issuer, for development: it holds an
 // ES256 key made at start, publishes its JWK Set and signs access tokens on
 // request. Its tokens are checked by the same JWT verifier as those of a real
-// issuer. Its key lives in memory, so tokens do not survive a restart.
+// issuer. On PostgreSQL its key is kept in the database, so that replicas
+// accept each other's tokens; elsewhere it lives in memory and tokens do not
+// survive a restart.
 //
 // Anyone who can reach POST /dev/token can act as any user: never expose it.
 type devIssuer struct {
@@ -39,10 +43,19 @@ type devIssuer struct {
 	now      func() time.Time
 }
 
-func newDevIssuer(issuer, audience string, now func() time.Time) (*devIssuer, error) {
+func newDevIssuer(ctx context.Context, b *backend, issuer, audience string, now func() time.Time) (*devIssuer, error) {
 	key, err := testkeys.New("ES256")
 	if err != nil {
 		return nil, err
+	}
+	if b.secret != nil {
+		der, err := b.secret(ctx, "example dev issuer ES256 key", func() ([]byte, error) { return key.PKCS8() })
+		if err != nil {
+			return nil, fmt.Errorf("development issuer key: %w", err)
+		}
+		if key, err = testkeys.ParsePKCS8("ES256", der); err != nil {
+			return nil, fmt.Errorf("development issuer key: %w", err)
+		}
 	}
 	if issuer == "" {
 		issuer = devIssuerName

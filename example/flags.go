@@ -45,7 +45,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.seed, "seed", "", "JSON file: an array of users upserted at start, [{\"sub\":\"u1\",\"email\":…}]")
 	fs.StringVar(&o.otpOutbox, "otp-outbox", "", "append each OTP sent as a JSON line to the file at `PATH` (default: print codes to the console)")
 	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code, 1s to 1h")
-	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file, random for memory)")
+	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file; in the database for postgres; random for memory)")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
 	fs.Usage = func() {
@@ -69,9 +69,6 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.maxAuthAge < 0 {
 		return nil, fmt.Errorf("%w: -max-auth-age must not be negative", errUsage)
-	}
-	if isPostgres(o.db) && o.otpKeyFile == "" {
-		return nil, fmt.Errorf("%w: -db postgres needs -otp-key-file: every replica must hash codes with the same key", errUsage)
 	}
 	for c := range strings.SplitSeq(*claims, ",") {
 		if c = strings.TrimSpace(c); c != "" {

@@ -160,7 +160,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		logger.Info("created the demo user", "sub", demoSubject)
 	}
 
-	tokens, err := a.tokenVerifier(ctx, o)
+	tokens, err := a.tokenVerifier(ctx, o, b)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 
 // tokenVerifier returns the JWT verifier of o: keys from -jwks-url,
 // -jwks-file or the development issuer, with -issuer and -audience.
-func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVerifier, error) {
+func (a *app) tokenVerifier(ctx context.Context, o *options, b *backend) (userinfo.TokenVerifier, error) {
 	cfg := accesstoken.JWTConfig{Issuer: o.issuer}
 	if o.audience != "" {
 		cfg.Audience = []string{o.audience}
@@ -242,7 +242,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVeri
 	case o.jwksFile != "":
 		cfg.Keys, err = accesstoken.ReadKeySetFile(o.jwksFile)
 	default:
-		a.dev, err = newDevIssuer(o.issuer, o.audience, time.Now)
+		a.dev, err = newDevIssuer(ctx, b, o.issuer, o.audience, time.Now)
 		if err == nil {
 			cfg.Issuer = a.dev.issuer
 			cfg.Keys, err = a.dev.keySet()
@@ -258,7 +258,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVeri
 // with the key of -otp-key-file (or the backend's default), delivered to the
 // -otp-outbox file or the console.
 func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*otp.Service, error) {
-	key, err := otpKey(o, b)
+	key, err := otpKey(context.Background(), o, b)
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +285,7 @@ func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*
 }
 
 // otpKey returns the secret that codes are hashed with.
-func otpKey(o *options, b *backend) ([]byte, error) {
+func otpKey(ctx context.Context, o *options, b *backend) ([]byte, error) {
 	path := o.otpKeyFile
 	if path == "" {
 		path = b.keyFile
@@ -297,8 +297,15 @@ func otpKey(o *options, b *backend) ([]byte, error) {
 		}
 		return key, nil
 	}
-	if b.shared {
-		return nil, errors.New("-db postgres needs -otp-key-file: every replica must hash codes with the same key")
+	if b.secret != nil {
+		// Every replica gets the one key, created by the first. It
+		// protects nothing against a reader of the database: production
+		// gives -otp-key-file from a secret store.
+		key, err := b.secret(ctx, "otp key", func() ([]byte, error) { return otp.GenerateKey(), nil })
+		if err != nil {
+			return nil, fmt.Errorf("OTP key: %w", err)
+		}
+		return key, nil
 	}
 	return otp.GenerateKey(), nil
 }

@@ -194,7 +194,6 @@ func TestSetupErrors(t *testing.T) {
 			`{"attributes":[{"name":"email","type":"string"}]}`)}, "email", false},
 		{"registry regex", []string{"-db", "memory", "-attributes", writeFile(t, "r.json",
 			`{"attributes":[{"name":"code","type":"string","pattern":"(["}]}`)}, "code", false},
-		{"postgres without a shared OTP key", []string{"-db", "postgres://u:secret@127.0.0.1:1/db"}, "-otp-key-file", true},
 		{"postgres down", []string{"-db", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=5", "-otp-key-file",
 			filepath.Join(t.TempDir(), "k")}, "postgres://…", false},
 		{"no JWKS file", []string{"-db", "memory", "-jwks-file", filepath.Join(t.TempDir(), "none.json")}, "none.json", false},
@@ -576,5 +575,27 @@ func TestSetupMaxAuthAge(t *testing.T) {
 	// The refused PATCH spent nothing: the fresh token redeems the code.
 	if status, _, m := call(t, http.MethodPatch, s.URL+"/userinfo", fresh, body); status != 200 || m["email"] != "new@example.com" {
 		t.Errorf("PATCH email with a fresh token: %d %v", status, m)
+	}
+}
+
+// Two replicas on one PostgreSQL with no flag but -db (and outboxes to read
+// the codes): each accepts the other's development tokens, and a code sent
+// through one is redeemed through the other, because the signing key and the
+// OTP key are kept in the database.
+func TestSetupReplicasShareKeysInPostgres(t *testing.T) {
+	dsn := postgresDSN(t)
+	dir := t.TempDir()
+	outboxA := filepath.Join(dir, "a.jsonl")
+	a := newTestServer(t, "-db", dsn, "-otp-outbox", outboxA)
+	b := newTestServer(t, "-db", dsn, "-otp-outbox", filepath.Join(dir, "b.jsonl"))
+	token := mint(t, a.URL, `{}`)
+	if status, _, m := call(t, http.MethodGet, b.URL+"/userinfo", token, ""); status != 200 || m["sub"] != "demo" {
+		t.Fatalf("replica b with a token of replica a: %d %v", status, m)
+	}
+	otpToken, code := sendOTP(t, a.URL, token, outboxA, "email", "moved@example.com")
+	status, _, m := call(t, http.MethodPatch, b.URL+"/userinfo", mint(t, b.URL, `{}`),
+		`{"email":"moved@example.com","email_otp_token":"`+otpToken+`","email_otp":"`+code+`"}`)
+	if status != 200 || m["email"] != "moved@example.com" {
+		t.Errorf("redeeming on replica b a code sent by replica a: %d %v", status, m)
 	}
 }

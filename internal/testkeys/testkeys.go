@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"hash"
 	"math/big"
+	"slices"
 	"strings"
 )
 
@@ -249,6 +250,34 @@ func (k *Key) PublicPEM() []byte {
 		panic(err) // cannot happen: keys made by New
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})
+}
+
+// PKCS8 returns the private key in PKCS #8 DER, to keep it (the example's
+// development issuer keeps it in PostgreSQL for its replicas).
+func (k *Key) PKCS8() ([]byte, error) { return x509.MarshalPKCS8PrivateKey(k.Signer) }
+
+// ParsePKCS8 returns the key of alg kept by PKCS8. Its ID is derived from
+// the public key, so that every process that parses one key names it alike.
+func ParsePKCS8(alg string, der []byte) (*Key, error) {
+	priv, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("testkeys: %w", err)
+	}
+	s, ok := priv.(crypto.Signer)
+	if !ok {
+		return nil, errors.New("testkeys: not a signing key")
+	}
+	if !slices.Contains(Algs, alg) {
+		return nil, fmt.Errorf("testkeys: unsupported algorithm %q", alg)
+	}
+	k := &Key{Alg: alg, Signer: s}
+	pub, err := x509.MarshalPKIXPublicKey(s.Public())
+	if err != nil {
+		return nil, fmt.Errorf("testkeys: %w", err)
+	}
+	sum := sha256.Sum256(pub)
+	k.ID = alg + "-" + b64(sum[:8])
+	return k, nil
 }
 
 func hashOf(alg string) (crypto.Hash, error) {

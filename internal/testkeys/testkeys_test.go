@@ -1,6 +1,7 @@
 package testkeys
 
 import (
+	"crypto"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -59,5 +60,29 @@ func TestJWXVerifies(t *testing.T) {
 	}
 	if _, err := jws.Verify([]byte(tok), jws.WithKey(jwa.HS256(), secret)); err != nil {
 		t.Fatalf("jws.Verify HS256: %v", err)
+	}
+}
+
+// A key kept as PKCS #8 comes back as the same key with the same ID, in
+// every process that parses it.
+func TestPKCS8RoundTrip(t *testing.T) {
+	k := MustNew("ES256")
+	der, err := k.PKCS8()
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ParsePKCS8("ES256", der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := ParsePKCS8("ES256", der)
+	if a.ID != b.ID || a.ID == "" || !a.Signer.Public().(interface{ Equal(crypto.PublicKey) bool }).Equal(k.Public()) {
+		t.Errorf("parsed key %q/%q differs from the kept one", a.ID, b.ID)
+	}
+	if _, err := ParsePKCS8("HS256", der); err == nil {
+		t.Error("ParsePKCS8 with an algorithm it cannot sign: no error")
+	}
+	if _, err := ParsePKCS8("ES256", []byte("junk")); err == nil {
+		t.Error("ParsePKCS8 of junk: no error")
 	}
 }

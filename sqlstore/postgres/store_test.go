@@ -207,3 +207,36 @@ func TestLargeVersion(t *testing.T) {
 		t.Errorf("UpdateUser(stale IfVersion) = %v, want ErrVersionConflict", err)
 	}
 }
+
+// TestSecret: replicas that ask at once for a secret all get the one value
+// stored first, and later calls get it too.
+func TestSecret(t *testing.T) {
+	dsn := testDSN(t)
+	const n = 8
+	values := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		s := open(t, dsn)
+		wg.Go(func() {
+			values[i], errs[i] = s.Secret(context.Background(), "k", func() ([]byte, error) {
+				var b [32]byte
+				_, err := rand.Read(b[:])
+				return b[:], err
+			})
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || len(values[i]) != 32 || string(values[i]) != string(values[0]) {
+			t.Fatalf("replica %d: %x, %v; want the one value %x", i, values[i], errs[i], values[0])
+		}
+	}
+	again, err := open(t, dsn).Secret(context.Background(), "k", func() ([]byte, error) { return []byte("other"), nil })
+	if err != nil || string(again) != string(values[0]) {
+		t.Errorf("a later call: %x, %v; want the stored value", again, err)
+	}
+	if _, err := open(t, dsn).Secret(context.Background(), "k", func() ([]byte, error) { return nil, errors.New("no entropy") }); err == nil {
+		t.Error("a failing generate: no error")
+	}
+}
