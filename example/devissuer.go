@@ -95,63 +95,63 @@ type tokenRequest struct {
 // "example-dev", one hour, auth_time now. "auth_time" sets another one;
 // "jkt" binds the token to a DPoP key (token_type "DPoP").
 func (d *devIssuer) tokenHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := tokenRequest{}
-		if err := decodeJSONBody(w, r, &req); err != nil {
-			userinfo.WriteError(w, err)
-			return
-		}
-		if req.Sub == "" {
-			req.Sub = devSubject
-		}
-		if req.Scope == "" {
-			req.Scope = devScope
-		}
-		if req.ClientID == "" {
-			req.ClientID = devClientID
-		}
-		ttl := devTokenTTL
-		if req.ExpiresIn != 0 {
-			ttl = time.Duration(req.ExpiresIn) * time.Second
-		}
-		if ttl <= 0 || ttl > maxTokenTTL {
-			userinfo.WriteError(w, userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "expires_in must be between 1 and 86400."))
-			return
-		}
-		now := d.now()
-		authTime := now.Unix()
-		if req.AuthTime != 0 {
-			authTime = req.AuthTime
-		}
-		claims := map[string]any{
-			"iss":       d.issuer,
-			"sub":       req.Sub,
-			"scope":     req.Scope,
-			"client_id": req.ClientID,
-			"iat":       now.Unix(),
-			"exp":       now.Add(ttl).Unix(),
-			"auth_time": authTime,
-		}
-		tokenType := userinfo.SchemeBearer
-		if req.JKT != "" {
-			claims["cnf"] = map[string]any{"jkt": req.JKT}
-			tokenType = userinfo.SchemeDPoP
-		}
-		if d.audience != "" {
-			claims["aud"] = d.audience
-		}
-		token, err := d.key.Sign(claims)
-		if err != nil {
-			userinfo.WriteError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{
-			"access_token": token,
-			"token_type":   tokenType,
-			"expires_in":   int64(ttl / time.Second),
-			"scope":        req.Scope,
-		})
+	return userinfo.Endpoint{Methods: map[string]userinfo.HandlerFunc{http.MethodPost: d.serveToken}}
+}
+
+func (d *devIssuer) serveToken(w http.ResponseWriter, r *http.Request) error {
+	req := tokenRequest{}
+	if err := decodeJSONBody(w, r, &req); err != nil {
+		return err
+	}
+	if req.Sub == "" {
+		req.Sub = devSubject
+	}
+	if req.Scope == "" {
+		req.Scope = devScope
+	}
+	if req.ClientID == "" {
+		req.ClientID = devClientID
+	}
+	ttl := devTokenTTL
+	if req.ExpiresIn != 0 {
+		ttl = time.Duration(req.ExpiresIn) * time.Second
+	}
+	if ttl <= 0 || ttl > maxTokenTTL {
+		return userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "expires_in must be between 1 and 86400.")
+	}
+	now := d.now()
+	authTime := now.Unix()
+	if req.AuthTime != 0 {
+		authTime = req.AuthTime
+	}
+	claims := map[string]any{
+		"iss":       d.issuer,
+		"sub":       req.Sub,
+		"scope":     req.Scope,
+		"client_id": req.ClientID,
+		"iat":       now.Unix(),
+		"exp":       now.Add(ttl).Unix(),
+		"auth_time": authTime,
+	}
+	tokenType := userinfo.SchemeBearer
+	if req.JKT != "" {
+		claims["cnf"] = map[string]any{"jkt": req.JKT}
+		tokenType = userinfo.SchemeDPoP
+	}
+	if d.audience != "" {
+		claims["aud"] = d.audience
+	}
+	token, err := d.key.Sign(claims)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"access_token": token,
+		"token_type":   tokenType,
+		"expires_in":   int64(ttl / time.Second),
+		"scope":        req.Scope,
 	})
+	return nil
 }
 
 // decodeJSONBody decodes a small JSON object body into v; an empty body
