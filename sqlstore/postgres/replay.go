@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/sqlstore/internal/sqlcommon"
 )
 
 // ReplayStore is a [userinfo.ReplayStore] in PostgreSQL, sharing its
@@ -17,10 +17,8 @@ import (
 // accepted. Remember is one statement, so the primary key decides every
 // race; expired entries are purged at most once a minute per process.
 type ReplayStore struct {
-	s *Store
-
-	mu     sync.Mutex
-	purged time.Time
+	s     *Store
+	purge sqlcommon.Periodic
 }
 
 // Replay returns the store's DPoP replay state. Every call returns the same
@@ -29,13 +27,13 @@ func (s *Store) Replay() *ReplayStore { return s.replay }
 
 var _ userinfo.ReplayStore = (*ReplayStore)(nil)
 
-// replayPurgeEvery is how often, at most, Remember purges expired entries.
-const replayPurgeEvery = time.Minute
-
 // Remember implements [userinfo.ReplayStore]: an INSERT that takes over an
 // expired entry of the key and does nothing to a live one.
 func (r *ReplayStore) Remember(ctx context.Context, key string, until, now time.Time) (bool, error) {
-	r.maybePurge(ctx, now)
+	if r.purge.Due(now) {
+		// Housekeeping only: Remember answers the same without it.
+		_, _ = r.s.pool.Exec(ctx, `DELETE FROM userinfo_dpop_replay WHERE until <= $1`, now)
+	}
 	var fresh bool
 	err := r.s.pool.QueryRow(ctx, `
 		INSERT INTO userinfo_dpop_replay (key, until) VALUES ($1, $2)
@@ -48,17 +46,4 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, until, now time.
 		return false, fmt.Errorf("postgres: replay Remember: %w", err)
 	}
 	return fresh, nil
-}
-
-func (r *ReplayStore) maybePurge(ctx context.Context, now time.Time) {
-	r.mu.Lock()
-	due := now.Sub(r.purged) >= replayPurgeEvery || now.Before(r.purged)
-	if due {
-		r.purged = now
-	}
-	r.mu.Unlock()
-	if due {
-		// Housekeeping only: Remember answers the same without it.
-		_, _ = r.s.pool.Exec(ctx, `DELETE FROM userinfo_dpop_replay WHERE until <= $1`, now)
-	}
 }

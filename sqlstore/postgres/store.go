@@ -92,7 +92,7 @@ func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 		return nil, fmt.Errorf("postgres: migrating: %w", err)
 	}
 	s := &Store{pool: pool}
-	s.replay = &ReplayStore{s: s}
+	s.replay = &ReplayStore{s: s, purge: sqlcommon.Periodic{Interval: time.Minute}}
 	return s, nil
 }
 

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/sqlstore/internal/sqlcommon"
 )
 
 // ReplayStore is a [userinfo.ReplayStore] in SQLite, sharing its [Store]'s
@@ -16,10 +16,8 @@ import (
 // Remember is one write transaction; expired entries are purged at most once
 // a minute per process.
 type ReplayStore struct {
-	s *Store
-
-	mu     sync.Mutex
-	purged time.Time
+	s     *Store
+	purge sqlcommon.Periodic
 }
 
 // Replay returns the store's DPoP replay state. Every call returns the same
@@ -27,9 +25,6 @@ type ReplayStore struct {
 func (s *Store) Replay() *ReplayStore { return s.replay }
 
 var _ userinfo.ReplayStore = (*ReplayStore)(nil)
-
-// replayPurgeEvery is how often, at most, Remember purges expired entries.
-const replayPurgeEvery = time.Minute
 
 // Remember implements [userinfo.ReplayStore]: an INSERT that takes over an
 // expired entry of the key and does nothing to a live one.
@@ -42,7 +37,7 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, until, now time.
 	if err != nil {
 		return false, fmt.Errorf("sqlite: replay Remember: now: %w", err)
 	}
-	purge := r.due(now)
+	purge := r.purge.Due(now)
 	var fresh bool
 	err = r.s.write(ctx, func(tx *sql.Tx) error {
 		if purge {
@@ -64,15 +59,4 @@ func (r *ReplayStore) Remember(ctx context.Context, key string, until, now time.
 		return false, fmt.Errorf("sqlite: replay Remember: %w", err)
 	}
 	return fresh, nil
-}
-
-// due reports whether a purge is due at now, and if so counts it done.
-func (r *ReplayStore) due(now time.Time) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if now.Sub(r.purged) >= replayPurgeEvery || now.Before(r.purged) {
-		r.purged = now
-		return true
-	}
-	return false
 }

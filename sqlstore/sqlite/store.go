@@ -102,7 +102,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		db.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	}
 	s := &Store{db: db, wlock: make(chan struct{}, 1)}
-	s.replay = &ReplayStore{s: s}
+	s.replay = &ReplayStore{s: s, purge: sqlcommon.Periodic{Interval: time.Minute}}
 	if err := s.migrateWhenFree(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)

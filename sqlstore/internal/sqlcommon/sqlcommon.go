@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/ciamkit/userinfo/internal/attrjson"
@@ -81,4 +83,27 @@ func Migrations(fsys fs.FS, pattern string) ([]Migration, error) {
 	}
 	slices.SortFunc(ms, func(a, b Migration) int { return a.Version - b.Version })
 	return ms, nil
+}
+
+// Periodic tells when housekeeping (a purge) is due: at most once per
+// Interval of the times it is given, and again when time goes backwards.
+// The zero value is due at once and then every 0 (always); it is safe for
+// concurrent use.
+type Periodic struct {
+	Interval time.Duration
+
+	mu   sync.Mutex
+	last time.Time
+	done bool
+}
+
+// Due reports whether the work is due at now and, if so, counts it done.
+func (p *Periodic) Due(now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done && now.Sub(p.last) < p.Interval && !now.Before(p.last) {
+		return false
+	}
+	p.last, p.done = now, true
+	return true
 }

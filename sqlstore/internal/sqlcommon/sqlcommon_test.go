@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
+	"time"
 	"testing/fstest"
 )
 
@@ -50,5 +51,18 @@ func TestMigrations(t *testing.T) {
 	fsys["m/init.sql"] = &fstest.MapFile{Data: []byte("C")}
 	if _, err := Migrations(fsys, "m/*.sql"); err == nil {
 		t.Error("Migrations accepted a file without a version")
+	}
+}
+
+func TestPeriodic(t *testing.T) {
+	p := Periodic{Interval: time.Minute}
+	t0 := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	for _, step := range []struct {
+		at   time.Duration
+		want bool
+	}{{0, true}, {30 * time.Second, false}, {time.Minute, true}, {90 * time.Second, false}, {-time.Hour, true}, {-time.Hour + time.Second, false}} {
+		if got := p.Due(t0.Add(step.at)); got != step.want {
+			t.Errorf("Due(t0%+v) = %v, want %v", step.at, got, step.want)
+		}
 	}
 }
