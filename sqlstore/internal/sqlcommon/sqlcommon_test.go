@@ -4,8 +4,8 @@ import (
 	"encoding/json"
 	"reflect"
 	"testing"
-	"time"
 	"testing/fstest"
+	"time"
 )
 
 func str(s string) *string { return &s }
