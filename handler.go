@@ -338,7 +338,11 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 	}
 	// Step-up, before If-Match and before any code is spent: for codes to
 	// redeem (also for the current value) and for step_up attributes.
-	if len(verify) > 0 || slices.ContainsFunc(slices.Collect(maps.Keys(body)), h.registry.stepUp) {
+	needsStepUp := len(verify) > 0
+	for name := range body {
+		needsStepUp = needsStepUp || h.registry.stepUp(name)
+	}
+	if needsStepUp {
 		if err := h.auth.StepUp.check(au); err != nil {
 			return nil, nil, err
 		}
