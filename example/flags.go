@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 	"time"
 )
@@ -27,6 +28,7 @@ type options struct {
 	otpKeyFile string
 	claims     []string
 	maxAuthAge time.Duration
+	publicURL  string
 }
 
 // parseFlags parses args; usage and errors go to stderr. The error wraps
@@ -46,6 +48,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.otpOutbox, "otp-outbox", "", "append each OTP sent as a JSON line to the file at `PATH` (default: print codes to the console)")
 	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code, 1s to 1h")
 	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file; in the database for postgres; random for memory)")
+	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clients reach the server by, which DPoP proofs name (default: http:// and the address bound)")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
 	fs.Usage = func() {
@@ -66,6 +69,11 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.otpTTL < time.Second || o.otpTTL > time.Hour {
 		return nil, fmt.Errorf("%w: -otp-ttl must be between 1s and 1h", errUsage)
+	}
+	if o.publicURL != "" {
+		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w: -public-url must be an http or https URL without query or fragment", errUsage)
+		}
 	}
 	if o.maxAuthAge < 0 {
 		return nil, fmt.Errorf("%w: -max-auth-age must not be negative", errUsage)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -296,5 +297,32 @@ func TestUsageErrorIsPrinted(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "-otp-ttl must be between 1s and 1h") {
 		t.Errorf("output %q does not say what is wrong", out)
+	}
+}
+
+// A start that fails on a busy port writes nothing to the store: the port is
+// bound before the SQLite file is opened or seeded.
+func TestBusyPortWritesNothing(t *testing.T) {
+	bin := buildExample(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	dir := t.TempDir()
+	seed := filepath.Join(dir, "seed.json")
+	if err := os.WriteFile(seed, []byte(`[{"sub":"u1","nickname":"one"}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "userinfo.db")
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-addr", busy.Addr().String(), "-db", "sqlite:"+db, "-seed", seed)
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("started on a busy port: %s", out)
+	}
+	if _, err := os.Stat(db); !os.IsNotExist(err) {
+		t.Errorf("the database file exists after a start that failed on its port (stat: %v); output: %s", err, out)
 	}
 }

@@ -62,16 +62,21 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// The port first: a start that fails on a busy port writes nothing to
+	// the store.
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	if o.publicURL == "" {
+		o.publicURL = "http://" + ln.Addr().String()
+	}
 	a, err := setup(ctx, o, stderr)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
 	if a.dev != nil && !isLoopback(ln.Addr()) {
 		a.logger.Warn("the development issuer is reachable from other hosts: anyone who reaches POST /dev/token can act as any user")
 	}
