@@ -26,6 +26,9 @@ type options struct {
 	otpTTL     time.Duration
 	otpKeyFile string
 	claims     []string
+	// phoneRegions are the regions of -phone-regions, the first one's
+	// national form accepted; "*" is any region.
+	phoneRegions []string
 }
 
 // parseFlags parses args; usage and errors go to stderr. The error wraps
@@ -46,6 +49,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code")
 	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file, random for memory)")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
+	phoneRegions := fs.String("phone-regions", "CN", "comma-separated `list` of regions (CLDR codes) whose mobile numbers are accepted, the first one's also in national form; \"*\": any region")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: example [flags]\n\nA PATCH /userinfo server. With neither -jwks-url nor -jwks-file it is its own\ndevelopment issuer: POST /dev/token mints tokens.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -67,6 +71,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if isPostgres(o.db) && o.otpKeyFile == "" {
 		return nil, fmt.Errorf("%w: -db postgres needs -otp-key-file: every replica must hash codes with the same key", errUsage)
+	}
+	for r := range strings.SplitSeq(*phoneRegions, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			o.phoneRegions = append(o.phoneRegions, r)
+		}
+	}
+	if len(o.phoneRegions) == 0 {
+		return nil, fmt.Errorf("%w: -phone-regions needs at least one region, such as CN, or \"*\"", errUsage)
 	}
 	for c := range strings.SplitSeq(*claims, ",") {
 		if c = strings.TrimSpace(c); c != "" {
