@@ -14,6 +14,7 @@ package address
 
 import (
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -54,9 +55,19 @@ func ParseEmail(s string, idn bool) (string, bool) {
 		}
 	}
 	if idn {
+		if !utf8.ValidString(domain) {
+			return "", false
+		}
 		a, err := idnProfile.ToASCII(domain)
 		if err != nil {
 			return "", false
+		}
+		// The A-label form must be one that UTS #46 maps to itself, so
+		// that the stored form parses to itself.
+		if a != domain {
+			if again, err := idnProfile.ToASCII(a); err != nil || again != a {
+				return "", false
+			}
 		}
 		domain = a
 		s = local + "@" + domain
