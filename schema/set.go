@@ -250,6 +250,7 @@ func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 	// The default loader reads file URLs; the metaschemas are built in and
 	// nothing else may be loaded.
 	c.UseLoader(noLoader{})
+	c.UseRegexpEngine(compileRegexp)
 	c.RegisterFormat(&jsonschema.Format{Name: "email", Validate: func(v any) error {
 		if s, ok := v.(string); ok && !isEmail(s) {
 			return errors.New("not an email address")

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
 	"github.com/ciamkit/userinfo/internal/address"
 )
 
@@ -73,3 +75,32 @@ func isEmail(s string) bool {
 	_, ok := address.ParseEmail(s, false)
 	return ok
 }
+
+// httpURLNoIPPattern is httpURLPattern without the IP-literal host: the two
+// agree on every input without "[", the only character that starts an IP
+// literal, and the smaller one runs in a fraction of the time.
+var httpURLNoIPPattern = `^[Hh][Tt][Tt][Pp][Ss]?://(?:` + userinfo + `@)?` + regName + `+(?::[0-9]*)?` +
+	pathAbempty + `(?:\?` + query + `)?(?:#` + query + `)?$`
+
+// compileRegexp is the compiler's regexp engine: Go's regexp, with the
+// http(s) URL pattern split in two (see httpURLNoIPPattern). The published
+// pattern is unchanged.
+func compileRegexp(s string) (jsonschema.Regexp, error) {
+	re, err := regexp.Compile(s)
+	if err != nil || s != httpURLPattern {
+		return re, err
+	}
+	return splitRegexp{full: re, noIP: regexp.MustCompile(httpURLNoIPPattern)}, nil
+}
+
+// splitRegexp matches as full, through noIP when s holds no "[".
+type splitRegexp struct{ full, noIP *regexp.Regexp }
+
+func (r splitRegexp) MatchString(s string) bool {
+	if strings.IndexByte(s, '[') < 0 {
+		return r.noIP.MatchString(s)
+	}
+	return r.full.MatchString(s)
+}
+
+func (r splitRegexp) String() string { return r.full.String() }

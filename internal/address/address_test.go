@@ -1,6 +1,7 @@
 package address
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -168,5 +169,28 @@ func TestLexicalMatchesPattern(t *testing.T) {
 		if _, ok := Lexical(s); ok != phoneRE.MatchString(s) {
 			t.Errorf("Lexical(%q) = %v, PhonePattern says %v", s, ok, !ok)
 		}
+	}
+}
+
+// TestPhoneCache: the cache gives the verdicts of the parse, for valid and
+// invalid numbers alike, also once it has turned over.
+func TestPhoneCache(t *testing.T) {
+	p, _ := NewPhone(nil)
+	for range 2 {
+		for i := range 2*phoneCacheSize + 10 {
+			n := fmt.Sprintf("136%08d", i)
+			if got, ok := p.Parse(n); !ok || got != "+86"+n {
+				t.Fatalf("Parse(%q) = %q, %v", n, got, ok)
+			}
+		}
+		if got, ok := p.Parse("14012345678"); ok || got != "" {
+			t.Fatalf("Parse(14012345678) = %q, %v; want malformed", got, ok)
+		}
+	}
+	p.cache.mu.Lock()
+	n := len(p.cache.cur) + len(p.cache.old)
+	p.cache.mu.Unlock()
+	if n > 2*phoneCacheSize {
+		t.Errorf("the cache holds %d entries, more than %d", n, 2*phoneCacheSize)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nyaruka/phonenumbers"
 )
@@ -28,6 +29,45 @@ type Phone struct {
 	regions      map[string]bool
 	order        []string // as given, upper-cased
 	any          bool
+
+	cache parseCache
+}
+
+// phoneCacheSize bounds each of the two generations of a Phone's cache.
+const phoneCacheSize = 2048
+
+// parseCache remembers the verdicts of recent inputs (after Lexical), so
+// that a number pays libphonenumber's parse once (some 20 µs) and then
+// costs a map lookup when it comes back: a code is sent to it, then a PATCH
+// and the OTP check present it. It holds two generations of at most
+// phoneCacheSize entries; when the current one is full it becomes the old
+// one, so memory stays bounded whatever the input, and inputs that never
+// repeat cost no more than without the cache.
+type parseCache struct {
+	mu       sync.RWMutex
+	cur, old map[string]string // input → E.164, "" when invalid
+}
+
+func (c *parseCache) get(in string) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if v, ok := c.cur[in]; ok {
+		return v, true
+	}
+	v, ok := c.old[in]
+	return v, ok
+}
+
+func (c *parseCache) put(in, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.cur) >= phoneCacheSize {
+		c.old, c.cur = c.cur, nil
+	}
+	if c.cur == nil {
+		c.cur = make(map[string]string, phoneCacheSize)
+	}
+	c.cur[in] = v
 }
 
 // NewPhone returns the Phone of regions: CLDR region codes such as "CN" or
@@ -116,8 +156,15 @@ func (p *Phone) Parse(s string) (string, bool) {
 	if !ok {
 		return "", false
 	}
+	if e, ok := p.cache.get(in); ok {
+		return e, e != ""
+	}
 	e, err := p.parse(in)
-	return e, err == nil
+	if err != nil {
+		e = ""
+	}
+	p.cache.put(in, e)
+	return e, e != ""
 }
 
 func (p *Phone) parse(in string) (string, error) {
