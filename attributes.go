@@ -13,23 +13,16 @@ import (
 // registry file is read with [ParseAttributes].
 type Attribute = schema.Attribute
 
-// PhoneRule says which phone numbers are valid.
-type PhoneRule int
+// PhonePolicy says which phone numbers are valid, by libphonenumber's
+// metadata: mobile (or fixed-line-or-mobile) numbers of its regions, given
+// in E.164 or in the national form of the first region, stored and returned
+// in E.164. The zero value accepts the numbers of mainland China ("CN"),
+// the seed's rule; see [schema.PhonePolicy].
+type PhonePolicy = schema.PhonePolicy
 
-const (
-	// PhoneMainlandChina accepts the seed's 11-digit mainland-China mobile
-	// numbers: ^1[3-9][0-9]{9}$, such as 13612345678. It is the default.
-	PhoneMainlandChina PhoneRule = iota
-	// PhoneE164 accepts E.164 numbers: "+", a country code that does not
-	// start with 0, and 7 to 15 digits in all, such as +8613612345678.
-	PhoneE164
-)
-
-// The patterns of the phone rules, for schema.Options.PhonePattern.
-const (
-	phoneMainlandChinaPattern = `^1[3-9][0-9]{9}$`
-	phoneE164Pattern          = `^\+[1-9][0-9]{6,14}$`
-)
+// AnyPhoneRegion, as one of PhonePolicy.Regions, accepts the numbers of
+// every region.
+const AnyPhoneRegion = schema.AnyPhoneRegion
 
 // ParseAttributes reads a registry file of custom attributes,
 // {"attributes": [{"name": "employee_id", "type": "string", …}, …]}, as the
@@ -61,8 +54,11 @@ func ParseAttributes(r io.Reader) ([]Attribute, error) {
 // 256 characters; profile, picture and website absolute http or https URLs;
 // birthdate YYYY-MM-DD, 0000-MM-DD or YYYY; zoneinfo a zone of the IANA
 // database (embedded in the program); locale a BCP 47 tag with hyphens
-// ("en_US" is refused); email an address by validator/v10's rule; phone_number
-// the [PhoneRule]; address an object of the string members formatted,
+// ("en_US" is refused); email the HTML standard's valid e-mail address
+// (ASCII; at most 254 characters; a domain of at least two labels of at most
+// 63 characters, the last not all digits; internationalised domains mapped
+// to A-labels with [RegistryConfig.EmailIDN]); phone_number the
+// [PhonePolicy], stored in E.164; address an object of the string members formatted,
 // street_address, locality, region, postal_code and country. No string may
 // hold a control character, except line breaks in address.formatted and
 // address.street_address. sub, email_verified, phone_number_verified and
@@ -77,8 +73,15 @@ type RegistryConfig struct {
 	// Attributes are the server's custom attributes ([ParseAttributes]
 	// reads them from a registry file).
 	Attributes []Attribute
-	// Phone is the rule for phone numbers. Default: PhoneMainlandChina.
-	Phone PhoneRule
+	// Phone is the policy of phone numbers. Default: the zero PhonePolicy,
+	// the mobile numbers of mainland China.
+	Phone PhonePolicy
+	// EmailIDN, when true, accepts email addresses with an
+	// internationalised domain name and stores them with the domain in
+	// A-label form (UTS #46): a@bücher.test becomes a@xn--bcher-kva.test,
+	// the form that uniqueness, the OTP's binding and the send limits then
+	// compare. Default: false, ASCII addresses only.
+	EmailIDN bool
 }
 
 // NewRegistry builds the registry of the standard claims and the custom
@@ -86,22 +89,14 @@ type RegistryConfig struct {
 // compiles it once. A bad custom attribute (no or a bad name, a name that
 // equals a standard claim, an OTP field or another attribute even
 // case-insensitively, an unknown type or format, a pattern that does not
-// compile, enum values of the wrong type, minimum above maximum, …) or an
-// unknown phone rule is an error here, never a failure on a request.
+// compile, enum values of the wrong type, minimum above maximum, …) or a bad
+// phone policy (an unknown region, one listed twice) is an error here, never
+// a failure on a request.
 //
 // Build it once and give the same value to the handler ([Config.Registry])
 // and to the OTP service, so that both apply the same rules.
 func NewRegistry(cfg RegistryConfig) (*Registry, error) {
-	var pattern string
-	switch cfg.Phone {
-	case PhoneMainlandChina:
-		pattern = phoneMainlandChinaPattern
-	case PhoneE164:
-		pattern = phoneE164Pattern
-	default:
-		return nil, fmt.Errorf("userinfo: unknown phone rule %d", cfg.Phone)
-	}
-	set, err := schema.New(schema.Options{PhonePattern: pattern, OTPFields: otpSchemaFields(), Custom: cfg.Attributes})
+	set, err := schema.New(schema.Options{Phone: cfg.Phone, EmailIDN: cfg.EmailIDN, OTPFields: otpSchemaFields(), Custom: cfg.Attributes})
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: attribute registry: %w", err)
 	}
@@ -131,26 +126,42 @@ func (r *Registry) Schema() []byte { return r.set.JSON() }
 func (r *Registry) Names() []string { return r.set.Names() }
 
 // CheckAddress returns nil if target is a valid address of the channel by
-// the rules of PATCH /userinfo: an email address for ChannelEmail, a phone
-// number for ChannelSMS. Otherwise it returns an *Error: the channel's
-// malformed_email or malformed_phone_number, or invalid_request for an
-// unknown channel. The OTP service checks the addresses it sends codes to
-// with it.
+// the rules of PATCH /userinfo; see [Registry.NormalizeAddress].
 func (r *Registry) CheckAddress(channel, target string) error {
-	var ok bool
+	_, err := r.NormalizeAddress(channel, target)
+	return err
+}
+
+// NormalizeAddress returns target as it is stored when it is a valid address
+// of the channel by the rules of PATCH /userinfo: for ChannelSMS a phone
+// number of the [PhonePolicy], in E.164 (13612345678 becomes
+// +8613612345678); for ChannelEmail an email address, unchanged or, with
+// [RegistryConfig.EmailIDN], with its domain in A-label form. Two addresses
+// whose stored forms are equal ignoring ASCII case are one address for
+// uniqueness, the OTP's binding and the send limits.
+//
+// Otherwise it returns an *Error: the channel's malformed_email or
+// malformed_phone_number, or invalid_request for an unknown channel. The
+// OTP service checks, binds and throttles the addresses it sends codes to
+// with it.
+func (r *Registry) NormalizeAddress(channel, target string) (string, error) {
+	var (
+		out string
+		ok  bool
+	)
 	switch channel {
 	case ChannelEmail:
-		ok = r.set.CheckEmail(target)
+		out, ok = r.set.NormalizeEmail(target)
 	case ChannelSMS:
-		ok = r.set.CheckPhoneNumber(target)
+		out, ok = r.set.NormalizePhoneNumber(target)
 	default:
-		return errInvalidRequest("Unknown channel.")
+		return "", errInvalidRequest("Unknown channel.")
 	}
 	if ok {
-		return nil
+		return out, nil
 	}
 	ch, _ := LookupChannel(channel)
-	return errBadRequest(ch.MalformedCode, "")
+	return "", errBadRequest(ch.MalformedCode, "")
 }
 
 // known reports whether name is exactly a standard claim, a custom attribute
@@ -169,8 +180,9 @@ func (r *Registry) writable(name string) bool { return r.set.Writable(name) }
 // validate performs checks 4 and 5 of the contract on body, a PATCH body
 // decoded with json.Decoder.UseNumber that passed checks 1 to 3, and returns
 // it normalised: integers and numbers in canonical form (a number that does
-// not fit is illegal_parameter_value), the address copied, null kept (it
-// removes the attribute).
+// not fit is illegal_parameter_value), phone_number in E.164, email in its
+// stored form ([Registry.NormalizeAddress]), the address copied, null kept
+// (it removes the attribute).
 //
 // The error is an *Error: malformed_phone_number, else malformed_email, else
 // illegal_parameter_value naming the first offending attribute in sorted

@@ -26,7 +26,7 @@ func FuzzRegistryValidate(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
-	r := newTestRegistry(f, PhoneMainlandChina)
+	r := newTestRegistry(f, PhonePolicy{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		dec := json.NewDecoder(bytes.NewReader(data))
 		dec.UseNumber()
@@ -83,7 +83,7 @@ func FuzzParseAttributes(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, phone := range []PhoneRule{PhoneMainlandChina, PhoneE164} {
+		for _, phone := range []PhonePolicy{PhonePolicy{}, PhonePolicy{Regions: []string{AnyPhoneRegion}}} {
 			if _, err := NewRegistry(RegistryConfig{Phone: phone, Attributes: attrs}); err != nil {
 				t.Fatalf("ParseAttributes accepted %q but NewRegistry fails: %v", data, err)
 			}

@@ -26,7 +26,7 @@ const registryFile = `{"attributes": [
   {"name": "bio",         "type": "string", "max_length": 280}
 ]}`
 
-func newTestRegistry(t testing.TB, phone PhoneRule) *Registry {
+func newTestRegistry(t testing.TB, phone PhonePolicy) *Registry {
 	t.Helper()
 	attrs, err := ParseAttributes(strings.NewReader(registryFile))
 	if err != nil {
@@ -95,20 +95,20 @@ func TestParseAttributesContractFile(t *testing.T) {
 func TestNewRegistryErrors(t *testing.T) {
 	tests := []struct {
 		name   string
-		phone  PhoneRule
+		phone  PhonePolicy
 		custom []Attribute
 	}{
-		{"unknown phone rule", PhoneRule(7), nil},
-		{"negative phone rule", PhoneRule(-1), nil},
-		{"clash", PhoneMainlandChina, []Attribute{{Name: "email", Type: "string"}}},
-		{"refinement of another type", PhoneMainlandChina, []Attribute{{Name: "zoneinfo", Type: "integer"}}},
-		{"clash with an OTP field", PhoneMainlandChina, []Attribute{{Name: "email_otp_token", Type: "string"}}},
-		{"invalid regex", PhoneMainlandChina, []Attribute{{Name: "x", Type: "string", Pattern: "(["}}},
-		{"unknown type", PhoneMainlandChina, []Attribute{{Name: "x", Type: "list"}}},
-		{"unknown format", PhoneMainlandChina, []Attribute{{Name: "x", Type: "string", Format: "zoneinfo"}}},
-		{"duplicate", PhoneE164, []Attribute{{Name: "x", Type: "string"}, {Name: "x", Type: "string"}}},
-		{"empty name", PhoneE164, []Attribute{{Type: "string"}}},
-		{"enum of the wrong type", PhoneE164, []Attribute{{Name: "x", Type: "boolean", Enum: []any{"yes"}}}},
+		{"unknown phone region", PhonePolicy{Regions: []string{"XX"}}, nil},
+		{"phone region twice", PhonePolicy{Regions: []string{"CN", "cn"}}, nil},
+		{"clash", PhonePolicy{}, []Attribute{{Name: "email", Type: "string"}}},
+		{"refinement of another type", PhonePolicy{}, []Attribute{{Name: "zoneinfo", Type: "integer"}}},
+		{"clash with an OTP field", PhonePolicy{}, []Attribute{{Name: "email_otp_token", Type: "string"}}},
+		{"invalid regex", PhonePolicy{}, []Attribute{{Name: "x", Type: "string", Pattern: "(["}}},
+		{"unknown type", PhonePolicy{}, []Attribute{{Name: "x", Type: "list"}}},
+		{"unknown format", PhonePolicy{}, []Attribute{{Name: "x", Type: "string", Format: "zoneinfo"}}},
+		{"duplicate", PhonePolicy{Regions: []string{AnyPhoneRegion}}, []Attribute{{Name: "x", Type: "string"}, {Name: "x", Type: "string"}}},
+		{"empty name", PhonePolicy{Regions: []string{AnyPhoneRegion}}, []Attribute{{Type: "string"}}},
+		{"enum of the wrong type", PhonePolicy{Regions: []string{AnyPhoneRegion}}, []Attribute{{Name: "x", Type: "boolean", Enum: []any{"yes"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -127,7 +127,7 @@ func TestNewRegistryErrors(t *testing.T) {
 }
 
 func TestRegistryKnownWritable(t *testing.T) {
-	r := newTestRegistry(t, PhoneMainlandChina)
+	r := newTestRegistry(t, PhonePolicy{})
 	tests := []struct {
 		name            string
 		known, writable bool
@@ -180,7 +180,7 @@ func TestRegistryKnownWritable(t *testing.T) {
 }
 
 func TestRegistryValidate(t *testing.T) {
-	r := newTestRegistry(t, PhoneMainlandChina)
+	r := newTestRegistry(t, PhonePolicy{})
 	illegal := func(name string) string { return `Invalid value for attribute "` + name + `".` }
 	tests := []struct {
 		name     string
@@ -197,8 +197,9 @@ func TestRegistryValidate(t *testing.T) {
 		{name: "custom", body: `{"employee_id":"E000001","badge":"E000002","department":"ops","floor":"x"}`, wantCode: CodeIllegalParameterValue, wantDesc: illegal("floor")},
 		{name: "integer normalised", body: `{"floor":1.2e2}`, want: `{"floor":120}`},
 		{name: "email change", body: `{"email":"a@example.com","email_otp_token":"t","email_otp":"1"}`},
-		{name: "phone change", body: `{"phone_number":"13612345678","phone_number_otp_token":"t","phone_number_otp":"1"}`},
-		{name: "malformed phone", body: `{"phone_number":"+8613612345678","email":"bad","nickname":1}`, wantCode: CodeMalformedPhoneNumber},
+		{name: "phone change", body: `{"phone_number":"136 1234 5678","phone_number_otp_token":"t","phone_number_otp":"1"}`,
+			want: `{"phone_number":"+8613612345678","phone_number_otp_token":"t","phone_number_otp":"1"}`},
+		{name: "malformed phone", body: `{"phone_number":"+14155552671","email":"bad","nickname":1}`, wantCode: CodeMalformedPhoneNumber},
 		{name: "malformed email", body: `{"email":"bad","nickname":1}`, wantCode: CodeMalformedEmail},
 		{name: "zoneinfo", body: `{"zoneinfo":"Local"}`, wantCode: CodeIllegalParameterValue, wantDesc: illegal("zoneinfo")},
 		{name: "locale", body: `{"locale":"en_US"}`, wantCode: CodeIllegalParameterValue, wantDesc: illegal("locale")},
@@ -245,7 +246,7 @@ func TestRegistryValidate(t *testing.T) {
 }
 
 func TestRegistryValidateNeverEchoes(t *testing.T) {
-	r := newTestRegistry(t, PhoneMainlandChina)
+	r := newTestRegistry(t, PhonePolicy{})
 	const secret = "SECRET-VALUE-42"
 	for _, body := range []string{
 		`{"nickname":"` + secret + `\u0000"}`,
@@ -265,8 +266,8 @@ func TestRegistryValidateNeverEchoes(t *testing.T) {
 }
 
 func TestRegistryCheckAddresses(t *testing.T) {
-	cn := newTestRegistry(t, PhoneMainlandChina)
-	e164 := newTestRegistry(t, PhoneE164)
+	cn := newTestRegistry(t, PhonePolicy{})
+	e164 := newTestRegistry(t, PhonePolicy{Regions: []string{AnyPhoneRegion}})
 	tests := []struct {
 		name     string
 		err      error
@@ -276,7 +277,8 @@ func TestRegistryCheckAddresses(t *testing.T) {
 		{"email bad", cn.CheckAddress(ChannelEmail, "a@"), CodeMalformedEmail},
 		{"email control", cn.CheckAddress(ChannelEmail, "a@example.com\n"), CodeMalformedEmail},
 		{"mainland ok", cn.CheckAddress(ChannelSMS, "13612345678"), ""},
-		{"mainland E.164", cn.CheckAddress(ChannelSMS, "+8613612345678"), CodeMalformedPhoneNumber},
+		{"mainland E.164", cn.CheckAddress(ChannelSMS, "+8613612345678"), ""},
+		{"mainland, another region", cn.CheckAddress(ChannelSMS, "+14155552671"), CodeMalformedPhoneNumber},
 		{"mainland short", cn.CheckAddress(ChannelSMS, "1361234567"), CodeMalformedPhoneNumber},
 		{"E.164 ok", e164.CheckAddress(ChannelSMS, "+8613612345678"), ""},
 		{"E.164 national", e164.CheckAddress(ChannelSMS, "13612345678"), CodeMalformedPhoneNumber},
@@ -294,12 +296,12 @@ func TestRegistryCheckAddresses(t *testing.T) {
 }
 
 func TestRegistrySchema(t *testing.T) {
-	r := newTestRegistry(t, PhoneMainlandChina)
+	r := newTestRegistry(t, PhonePolicy{})
 	attrs, err := ParseAttributes(strings.NewReader(registryFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := schema.New(schema.Options{PhonePattern: phoneMainlandChinaPattern, OTPFields: otpSchemaFields(), Custom: attrs})
+	set, err := schema.New(schema.Options{OTPFields: otpSchemaFields(), Custom: attrs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -319,12 +321,12 @@ func TestRegistrySchema(t *testing.T) {
 	}
 	var phone struct{ Pattern string }
 	_ = json.Unmarshal(doc.Properties["phone_number"], &phone)
-	if phone.Pattern != `^1[3-9][0-9]{9}$` {
+	if phone.Pattern != `^\+?[0-9](?:[ -]?[0-9]){0,19}$` {
 		t.Errorf("phone_number pattern = %q", phone.Pattern)
 	}
-	_ = json.Unmarshal(newTestRegistry(t, PhoneE164).Schema(), &doc)
+	_ = json.Unmarshal(newTestRegistry(t, PhonePolicy{Regions: []string{AnyPhoneRegion}}).Schema(), &doc)
 	_ = json.Unmarshal(doc.Properties["phone_number"], &phone)
-	if phone.Pattern != `^\+[1-9][0-9]{6,14}$` {
+	if phone.Pattern != `^\+[0-9](?:[ -]?[0-9]){0,19}$` {
 		t.Errorf("E.164 phone_number pattern = %q", phone.Pattern)
 	}
 	got[0] = 'x'
@@ -334,7 +336,7 @@ func TestRegistrySchema(t *testing.T) {
 }
 
 func BenchmarkRegistryValidate(b *testing.B) {
-	r := newTestRegistry(b, PhoneMainlandChina)
+	r := newTestRegistry(b, PhonePolicy{})
 	body := decodeBody(b, `{"name":"张三","nickname":"zs","zoneinfo":"Asia/Shanghai","locale":"zh-CN",
 "website":"https://example.com/~zs","birthdate":"1990-05-17","address":{"locality":"Shanghai","country":"CN"},
 "employee_id":"E123456","department":"eng","floor":12,"newsletter":true,

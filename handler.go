@@ -321,7 +321,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 			return nil, nil, errInvalidRequest(fmt.Sprintf("Missing parameter: %s.", ch.Attribute))
 		case !sent:
 			continue
-		case !hasToken && !hasCode && reflect.DeepEqual(v, cur.Attributes[ch.Attribute]):
+		case !hasToken && !hasCode && h.isCurrent(ch, v, cur):
 			delete(body, ch.Attribute) // the current value without a code: nothing to do
 			continue
 		case !hasToken:
@@ -488,6 +488,21 @@ func (h *Handler) check(ctx context.Context, p *Principal, ch Channel, body map[
 		return nil, otpError(ch, err)
 	}
 	return r, nil
+}
+
+// isCurrent reports whether v, a value sent for ch's attribute, is the
+// user's current one: equal to it, or a spelling of it that is stored as it
+// (+8613612345678 sent as 13612345678).
+func (h *Handler) isCurrent(ch Channel, v any, cur *User) bool {
+	if reflect.DeepEqual(v, cur.Attributes[ch.Attribute]) {
+		return true
+	}
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	n, err := h.registry.NormalizeAddress(ch.Name, s)
+	return err == nil && n == cur.Attributes[ch.Attribute]
 }
 
 // channelOf returns the channel whose codes pay for a change of attribute.

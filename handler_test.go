@@ -165,9 +165,9 @@ func newHarness(t testing.TB, edit ...func(*Config)) *harness {
 			t.Fatalf("Put(%s): %v", sub, err)
 		}
 	}
-	mustPut("u1", map[string]any{"email": "one@example.com", "email_verified": true, "phone_number": "13612345678",
+	mustPut("u1", map[string]any{"email": "one@example.com", "email_verified": true, "phone_number": "+8613612345678",
 		"name": "One", "nickname": "uno", "zoneinfo": "Asia/Shanghai", "locale": "zh-CN", "vip_level": json.Number("3")})
-	mustPut("u2", map[string]any{"email": "Two@Example.com", "phone_number": "13987654321", "nickname": "dos"})
+	mustPut("u2", map[string]any{"email": "Two@Example.com", "phone_number": "+8613987654321", "nickname": "dos"})
 	cfg := Config{
 		Tokens:   TokenVerifierFunc(testVerifier),
 		Store:    hs.store,
@@ -383,7 +383,7 @@ func TestPatchRejects(t *testing.T) {
 			wantStatus: 400, wantCode: "bad_phone_number_otp_token", wantDesc: ""},
 		{name: "wrong phone code", token: "tok-u1", body: `{"phone_number":"13700000000","phone_number_otp_token":"t-p","phone_number_otp":"000000"}`,
 			setup: func(hs *harness) {
-				hs.otp.issue("t-p", issuedOTP{"u1", ChannelSMS, "13700000000", "111111"})
+				hs.otp.issue("t-p", issuedOTP{"u1", ChannelSMS, "+8613700000000", "111111"})
 			}, wantStatus: 400, wantCode: "bad_phone_number_otp", wantDesc: ""},
 		{name: "otp sent for current email is still checked", token: "tok-u1", body: `{"email":"one@example.com","email_otp_token":"nope","email_otp":"1"}`,
 			wantStatus: 400, wantCode: "bad_email_otp_token", wantDesc: ""},
@@ -395,12 +395,12 @@ func TestPatchRejects(t *testing.T) {
 			}, wantStatus: 400, wantCode: "duplicate_email", wantDesc: ""},
 		{name: "duplicate phone", token: "tok-u1", body: `{"phone_number":"13987654321","phone_number_otp_token":"t-dup","phone_number_otp":"111111"}`,
 			setup: func(hs *harness) {
-				hs.otp.issue("t-dup", issuedOTP{"u1", ChannelSMS, "13987654321", "111111"})
+				hs.otp.issue("t-dup", issuedOTP{"u1", ChannelSMS, "+8613987654321", "111111"})
 			}, wantStatus: 400, wantCode: "duplicate_phone_number", wantDesc: ""},
 		{name: "duplicate phone with other changes writes nothing", token: "tok-u1",
 			body: `{"nickname":"changed","phone_number":"13987654321","phone_number_otp_token":"t-dup","phone_number_otp":"111111"}`,
 			setup: func(hs *harness) {
-				hs.otp.issue("t-dup", issuedOTP{"u1", ChannelSMS, "13987654321", "111111"})
+				hs.otp.issue("t-dup", issuedOTP{"u1", ChannelSMS, "+8613987654321", "111111"})
 			}, wantStatus: 400, wantCode: "duplicate_phone_number", wantDesc: ""},
 
 		// 8. Preconditions and failures.
@@ -421,7 +421,7 @@ func TestPatchRejects(t *testing.T) {
 			body: `{"email":"new@example.com","email_otp_token":"t-e","email_otp":"111111","phone_number":"13700000000","phone_number_otp_token":"t-p","phone_number_otp":"000000"}`,
 			setup: func(hs *harness) {
 				hs.otp.issue("t-e", issuedOTP{"u1", ChannelEmail, "new@example.com", "111111"})
-				hs.otp.issue("t-p", issuedOTP{"u1", ChannelSMS, "13700000000", "111111"})
+				hs.otp.issue("t-p", issuedOTP{"u1", ChannelSMS, "+8613700000000", "111111"})
 			}, wantStatus: 400, wantCode: "bad_phone_number_otp", wantDesc: "",
 			// The phone code is checked first and fails: the email code is
 			// never presented, so the user can still use it.
@@ -504,8 +504,8 @@ func TestPatchAccepts(t *testing.T) {
 			}, want: map[string]any{"email": "new@example.com", "email_verified": true}},
 		{name: "phone change with code", token: "tok-u2", body: `{"phone_number":"13700000000","phone_number_otp_token":"t-p","phone_number_otp":"111111"}`,
 			setup: func(hs *harness) {
-				hs.otp.issue("t-p", issuedOTP{"u2", ChannelSMS, "13700000000", "111111"})
-			}, want: map[string]any{"phone_number": "13700000000", "phone_number_verified": true}},
+				hs.otp.issue("t-p", issuedOTP{"u2", ChannelSMS, "+8613700000000", "111111"})
+			}, want: map[string]any{"phone_number": "+8613700000000", "phone_number_verified": true}},
 		{name: "own email with other case", token: "tok-u2", body: `{"email":"two@example.com","email_otp_token":"t-c","email_otp":"111111"}`,
 			setup: func(hs *harness) {
 				hs.otp.issue("t-c", issuedOTP{"u2", ChannelEmail, "two@example.com", "111111"})
@@ -630,7 +630,7 @@ func TestGetUserinfo(t *testing.T) {
 		t.Fatalf("status %d, body %s", w.Code, w.Body.String())
 	}
 	claims := decodeJSON(t, w)
-	want := map[string]any{"sub": "u1", "email": "one@example.com", "email_verified": true, "phone_number": "13612345678",
+	want := map[string]any{"sub": "u1", "email": "one@example.com", "email_verified": true, "phone_number": "+8613612345678",
 		"name": "One", "nickname": "uno", "zoneinfo": "Asia/Shanghai", "locale": "zh-CN", "vip_level": float64(3),
 		"updated_at": claims["updated_at"]}
 	if !reflect.DeepEqual(claims, want) {

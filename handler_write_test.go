@@ -189,7 +189,7 @@ func newStoreHarness(t *testing.T, redeeming bool) *harness {
 // writes nothing; the wrong code counts at once.
 func TestTwoCodesOneWrong(t *testing.T) {
 	const (
-		newPhone = "13700000001"
+		newPhone = "+8613700000001"
 		newEmail = "new@example.com"
 	)
 	tests := []struct {

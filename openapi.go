@@ -229,9 +229,11 @@ func openAPIDocument(patchSchema []byte, scope string, opts OpenAPIOptions) []by
 			"type": "object", "additionalProperties": false,
 			"required": []string{"usage"},
 			"properties": jsonObject{
-				"usage":        jsonObject{"type": "string", "const": PurposeUpdateUserinfo},
-				"email":        jsonObject{"type": "string", "format": "email"},
-				"phone_number": jsonObject{"type": "string"},
+				"usage": jsonObject{"type": "string", "const": PurposeUpdateUserinfo},
+				// The same rules as PATCH: the registry's schemas of
+				// the two claims.
+				"email":        openAPIRef("schemas/UserinfoPatch/properties/email"),
+				"phone_number": openAPIRef("schemas/UserinfoPatch/properties/phone_number"),
 			},
 			"oneOf": []any{jsonObject{"required": []string{"email"}}, jsonObject{"required": []string{"phone_number"}}},
 		}

@@ -73,7 +73,7 @@ func openAPICases() []openAPICase {
 			name: "E.164 phone numbers and another scope",
 			cfg: func(t *testing.T) userinfo.Config {
 				c := base(t)
-				c.Registry = newRegistry(t, userinfo.RegistryConfig{Phone: userinfo.PhoneE164})
+				c.Registry = newRegistry(t, userinfo.RegistryConfig{Phone: userinfo.PhonePolicy{Regions: []string{userinfo.AnyPhoneRegion}}})
 				c.Scope = "profile:write"
 				return c
 			},

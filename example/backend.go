@@ -34,7 +34,9 @@ type backend struct {
 
 // openBackend opens the stores that -db names: "" (the SQLite file
 // userinfo.db), "memory", "sqlite:PATH" or a "postgres://" URL.
-func openBackend(ctx context.Context, dsn string) (*backend, error) {
+// The SQL stores normalise stored addresses by reg's rules when they
+// migrate.
+func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*backend, error) {
 	switch {
 	case dsn == "memory":
 		users := userinfo.NewMemoryStore()
@@ -46,15 +48,15 @@ func openBackend(ctx context.Context, dsn string) (*backend, error) {
 			close: func() error { return nil },
 		}, nil
 	case dsn == "":
-		return openSQLite(ctx, defaultDBFile)
+		return openSQLite(ctx, defaultDBFile, reg)
 	case strings.HasPrefix(dsn, "sqlite:"):
 		path := strings.TrimPrefix(dsn, "sqlite:")
 		if path == "" {
 			return nil, errors.New("-db sqlite: needs a file name, as in sqlite:userinfo.db")
 		}
-		return openSQLite(ctx, path)
+		return openSQLite(ctx, path, reg)
 	case isPostgres(dsn):
-		return openPostgres(ctx, dsn)
+		return openPostgres(ctx, dsn, reg)
 	}
 	return nil, fmt.Errorf("-db: unknown store %q: use memory, sqlite:PATH or postgres://…", redactDSN(dsn))
 }
@@ -78,8 +80,8 @@ func redactDSN(dsn string) string {
 
 // openSQLite opens the SQLite stores in the file at path. The OTP key is
 // kept beside it, in PATH.otp-key, so that codes survive a restart.
-func openSQLite(ctx context.Context, path string) (*backend, error) {
-	db, err := sqlite.Open(ctx, path)
+func openSQLite(ctx context.Context, path string, reg *userinfo.Registry) (*backend, error) {
+	db, err := sqlite.OpenOptions(ctx, path, sqlite.Options{Registry: reg})
 	if err != nil {
 		return nil, fmt.Errorf("-db sqlite:%s: %w", path, err)
 	}
@@ -95,8 +97,8 @@ func openSQLite(ctx context.Context, path string) (*backend, error) {
 
 // openPostgres opens the PostgreSQL stores at the URL dsn. Other processes
 // may share them, so every one needs the same OTP key.
-func openPostgres(ctx context.Context, dsn string) (*backend, error) {
-	db, err := postgres.Open(ctx, dsn)
+func openPostgres(ctx context.Context, dsn string, reg *userinfo.Registry) (*backend, error) {
+	db, err := postgres.OpenOptions(ctx, dsn, postgres.Options{Registry: reg})
 	if err != nil {
 		// pgx errors name the host and user, never the password; the DSN
 		// itself is not repeated.

@@ -29,6 +29,9 @@ type options struct {
 	claims     []string
 	maxAuthAge time.Duration
 	publicURL  string
+	// phoneRegions are the regions of -phone-regions, the first one's
+	// national form accepted; "*" is any region.
+	phoneRegions []string
 }
 
 // parseFlags parses args; usage and errors go to stderr. The error wraps
@@ -51,6 +54,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clients reach the server by, which DPoP proofs name (default: http:// and the address bound)")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
+	phoneRegions := fs.String("phone-regions", "CN", "comma-separated `list` of regions (CLDR codes) whose mobile numbers are accepted, the first one's also in national form; \"*\": any region")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: example [flags]\n\nA PATCH /userinfo server. With neither -jwks-url nor -jwks-file it is its own\ndevelopment issuer: POST /dev/token mints tokens.\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -77,6 +81,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.maxAuthAge < 0 {
 		return nil, fmt.Errorf("%w: -max-auth-age must not be negative", errUsage)
+	}
+	for r := range strings.SplitSeq(*phoneRegions, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			o.phoneRegions = append(o.phoneRegions, r)
+		}
+	}
+	if len(o.phoneRegions) == 0 {
+		return nil, fmt.Errorf("%w: -phone-regions needs at least one region, such as CN, or \"*\"", errUsage)
 	}
 	for c := range strings.SplitSeq(*claims, ",") {
 		if c = strings.TrimSpace(c); c != "" {

@@ -32,8 +32,10 @@ func demoUser() map[string]any {
 }
 
 // ensureDemoUser creates the demo user unless it exists: a restart must not
-// undo the changes made to it.
-func ensureDemoUser(ctx context.Context, b *backend) (created bool, err error) {
+// undo the changes made to it. Its addresses are stored as the registry
+// normalises them; a phone number that the phone policy refuses (with
+// -phone-regions US, say) is left out rather than failing the start.
+func ensureDemoUser(ctx context.Context, b *backend, reg *userinfo.Registry) (created bool, err error) {
 	_, err = b.users.GetUser(ctx, demoSubject)
 	switch {
 	case err == nil:
@@ -41,7 +43,17 @@ func ensureDemoUser(ctx context.Context, b *backend) (created bool, err error) {
 	case !errors.Is(err, userinfo.ErrUserNotFound):
 		return false, fmt.Errorf("demo user: %w", err)
 	}
-	if err := b.put(ctx, demoSubject, demoUser()); err != nil {
+	attrs := demoUser()
+	for _, ch := range userinfo.Channels() {
+		v, _ := attrs[ch.Attribute].(string)
+		if n, err := reg.NormalizeAddress(ch.Name, v); err == nil {
+			attrs[ch.Attribute] = n
+		} else {
+			delete(attrs, ch.Attribute)
+			delete(attrs, ch.VerifiedClaim)
+		}
+	}
+	if err := b.put(ctx, demoSubject, attrs); err != nil {
 		return false, fmt.Errorf("demo user: %w", err)
 	}
 	return true, nil
@@ -54,7 +66,8 @@ type seedUser struct {
 }
 
 // checkSeedUser checks a seeded user's claims by the registry's rules: known
-// names, and a valid email address and phone number.
+// names, and a valid email address and phone number, which it replaces with
+// their stored forms (a phone number in E.164), as a PATCH would store them.
 func checkSeedUser(reg *userinfo.Registry, attrs map[string]any) error {
 	known := reg.Names()
 	for name := range attrs {
@@ -64,9 +77,12 @@ func checkSeedUser(reg *userinfo.Registry, attrs map[string]any) error {
 	}
 	for _, ch := range userinfo.Channels() {
 		if v, ok := attrs[ch.Attribute]; ok {
-			if s, _ := v.(string); reg.CheckAddress(ch.Name, s) != nil {
+			s, _ := v.(string)
+			n, err := reg.NormalizeAddress(ch.Name, s)
+			if err != nil {
 				return fmt.Errorf("%q is not a valid address", ch.Attribute)
 			}
+			attrs[ch.Attribute] = n
 		}
 	}
 	return nil

@@ -137,15 +137,16 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 
 	// The seed, -claims and the OTP service are checked with the handler's
 	// rules, so the registry is built first, from the same attributes.
-	registry, err := userinfo.NewRegistry(userinfo.RegistryConfig{Attributes: custom})
+	registry, err := userinfo.NewRegistry(userinfo.RegistryConfig{Attributes: custom,
+		Phone: userinfo.PhonePolicy{Regions: o.phoneRegions}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if err := checkClaims(registry, o.claims); err != nil {
 		return nil, err
 	}
 
-	b, err := openBackend(ctx, o.db)
+	b, err := openBackend(ctx, o.db, registry)
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 			return nil, err
 		}
 		logger.Info("seeded users", "count", len(users))
-	} else if created, err := ensureDemoUser(ctx, b); err != nil {
+	} else if created, err := ensureDemoUser(ctx, b, registry); err != nil {
 		return nil, err
 	} else if created {
 		logger.Info("created the demo user", "sub", demoSubject)

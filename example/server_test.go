@@ -147,7 +147,7 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &options{addr: "127.0.0.1:8080", otpTTL: 5 * time.Minute}
+	want := &options{addr: "127.0.0.1:8080", otpTTL: 5 * time.Minute, phoneRegions: []string{"CN"}}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("defaults = %+v, want %+v", o, want)
 	}
@@ -433,11 +433,12 @@ func TestSetupOTPOutbox(t *testing.T) {
 		t.Errorf("the previous address was not told of the change")
 	}
 
-	// A phone number, through the SMS channel.
-	otpToken, code = sendOTP(t, s.URL, token, outbox, "sms", "13900000000")
+	// A phone number, through the SMS channel: sent in one spelling,
+	// redeemed with another, stored and returned in E.164.
+	otpToken, code = sendOTPTo(t, s.URL, token, outbox, "sms", "139 0000 0000", "+8613900000000")
 	status, _, m = call(t, http.MethodPatch, s.URL+"/userinfo", token,
 		`{"phone_number":"13900000000","phone_number_otp_token":"`+otpToken+`","phone_number_otp":"`+code+`"}`)
-	if status != 200 || m["phone_number"] != "13900000000" {
+	if status != 200 || m["phone_number"] != "+8613900000000" {
 		t.Errorf("PATCH phone_number: %d %v", status, m)
 	}
 	checkNoSecrets(t, s.log.String(), token, otpToken, code)
@@ -487,6 +488,13 @@ func readOutbox(t *testing.T, path string) []outboxLine {
 // outbox.
 func sendOTP(t *testing.T, base, token, outbox, channel, target string) (otpToken, code string) {
 	t.Helper()
+	return sendOTPTo(t, base, token, outbox, channel, target, target)
+}
+
+// sendOTPTo sends a code to target and finds it in the outbox, sent to
+// stored, the target's stored form.
+func sendOTPTo(t *testing.T, base, token, outbox, channel, target, stored string) (otpToken, code string) {
+	t.Helper()
 	field := "email"
 	if channel == "sms" {
 		field = "phone_number"
@@ -499,8 +507,8 @@ func sendOTP(t *testing.T, base, token, outbox, channel, target string) (otpToke
 	}
 	for _, l := range readOutbox(t, outbox) {
 		if l.OTPToken == otpToken {
-			if l.Channel != channel || l.Target != target || l.OTP == "" {
-				t.Fatalf("outbox line %+v, want channel %s target %s", l, channel, target)
+			if l.Channel != channel || l.Target != stored || l.OTP == "" {
+				t.Fatalf("outbox line %+v, want channel %s target %s", l, channel, stored)
 			}
 			return otpToken, l.OTP
 		}

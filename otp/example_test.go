@@ -94,14 +94,14 @@ func ExampleService_SendHandler() {
 	fmt.Println("sent:", m.Kind, m.Channel, m.Target)
 	// Output:
 	// 200 true
-	// sent: code sms 13612345678
+	// sent: code sms +8613612345678
 }
 
 // The development outbox: one JSON line per code.
 func ExampleOutboxSender() {
 	o := otp.NewOutboxSender(os.Stdout) // the example server: otp.OpenOutbox(path)
 	o.Send(context.Background(), otp.Message{Kind: otp.KindCode, Channel: userinfo.ChannelEmail,
-		Target: "new@example.test", Code: "123456", Token: "v1.AAAAAAAAAAAAAAAAAAAAAA"})
+		Target: "new@example.test", Code: "123456", Token: "v2.AAAAAAAAAAAAAAAAAAAAAA"})
 	// Output:
-	// {"channel":"email","target":"new@example.test","otp_token":"v1.AAAAAAAAAAAAAAAAAAAAAA","otp":"123456"}
+	// {"channel":"email","target":"new@example.test","otp_token":"v2.AAAAAAAAAAAAAAAAAAAAAA","otp":"123456"}
 }

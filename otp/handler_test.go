@@ -79,7 +79,8 @@ func TestSendHandlerSuccess(t *testing.T) {
 		wantChannel, wantTarget string
 	}{
 		{"email", jsonType, `{"usage":"update_userinfo","email":"a@x.test"}`, userinfo.ChannelEmail, "a@x.test"},
-		{"phone", jsonType, `{"phone_number":"13612345678","usage":"update_userinfo"}`, userinfo.ChannelSMS, "13612345678"},
+		{"phone", jsonType, `{"phone_number":"13612345678","usage":"update_userinfo"}`, userinfo.ChannelSMS, "+8613612345678"},
+		{"phone spelled with spaces", jsonType, `{"phone_number":"+86 136 1234 5678","usage":"update_userinfo"}`, userinfo.ChannelSMS, "+8613612345678"},
 		{"charset parameter", "application/json; charset=utf-8", `{"usage":"update_userinfo","email":"a@x.test"}`, userinfo.ChannelEmail, "a@x.test"},
 		{"type in upper case", "Application/JSON", `{"usage":"update_userinfo","email":"a@x.test"}`, userinfo.ChannelEmail, "a@x.test"},
 		{"escaped key", jsonType, `{"usage":"update_userinfo","\u0065mail":"a@x.test"}`, userinfo.ChannelEmail, "a@x.test"},
@@ -333,7 +334,9 @@ func FuzzSendBody(f *testing.F) {
 			if msgs[0].Channel == userinfo.ChannelSMS {
 				key = "phone_number"
 			}
-			if m[key] != msgs[0].Target || m["usage"] != "update_userinfo" || len(m) != 2 {
+			sent, _ := m[key].(string)
+			want, err := e.svc.Registry().NormalizeAddress(msgs[0].Channel, sent)
+			if err != nil || want != msgs[0].Target || m["usage"] != "update_userinfo" || len(m) != 2 {
 				t.Fatalf("body %q sent %v", body, msgs[0])
 			}
 		case 400, 413:

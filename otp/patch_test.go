@@ -208,7 +208,7 @@ func TestPatchEmailDeadAfterFiveWrongCodes(t *testing.T) {
 func TestPatchEmailDuplicateAfterCode(t *testing.T) {
 	s := newServers(t, 1)[0]
 	tok := s.token(t, "u1")
-	status, body := s.call(t, http.MethodPatch, "/userinfo", tok, emailBody("TWO@example.com", "v1.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
+	status, body := s.call(t, http.MethodPatch, "/userinfo", tok, emailBody("TWO@example.com", "v2.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
 	if status != 400 || body["error"] != "bad_email_otp_token" {
 		t.Errorf("taken address without a valid code: %d %v, want bad_email_otp_token", status, body)
 	}

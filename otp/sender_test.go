@@ -18,7 +18,7 @@ import (
 
 var (
 	codeMsg = Message{Kind: KindCode, Channel: userinfo.ChannelSMS, Target: "13612345678", Subject: "u1",
-		Purpose: userinfo.PurposeUpdateUserinfo, Code: "024680", Token: "v1.AAAAAAAAAAAAAAAAAAAAAA"}
+		Purpose: userinfo.PurposeUpdateUserinfo, Code: "024680", Token: "v2.AAAAAAAAAAAAAAAAAAAAAA"}
 	noticeMsg = Message{Kind: KindNotice, Channel: userinfo.ChannelEmail, Target: "old@x.test", Subject: "u1",
 		Purpose: userinfo.PurposeUpdateUserinfo}
 )
@@ -47,7 +47,7 @@ func TestConsoleSender(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := `otp: sms code for "13612345678": 024680 (otp_token v1.AAAAAAAAAAAAAAAAAAAAAA)` + "\n" +
+	want := `otp: sms code for "13612345678": 024680 (otp_token v2.AAAAAAAAAAAAAAAAAAAAAA)` + "\n" +
 		`otp: email notice to "old@x.test": an address of user "u1" was replaced` + "\n"
 	if out.String() != want {
 		t.Errorf("console:\n%s\nwant:\n%s", out.String(), want)
@@ -79,7 +79,7 @@ func TestOutboxSender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	line := `{"channel":"sms","target":"13612345678","otp_token":"v1.AAAAAAAAAAAAAAAAAAAAAA","otp":"024680"}` + "\n"
+	line := `{"channel":"sms","target":"13612345678","otp_token":"v2.AAAAAAAAAAAAAAAAAAAAAA","otp":"024680"}` + "\n"
 	want := line + `{"channel":"email","target":"old@x.test","notice":"replaced"}` + "\n" + line
 	if string(b) != want {
 		t.Errorf("outbox:\n%s\nwant:\n%s", b, want)

@@ -165,6 +165,11 @@ const descSendFailed = "Failed to send OTP. Please try again later."
 // the Sender deliver it, and returns the otp_token that the code must be
 // presented with. It never looks at whether the address is taken.
 //
+// target is taken in its stored form (userinfo.Registry.NormalizeAddress:
+// a phone number in E.164, an email address with an A-label domain): the
+// Sender gets that form, the code is bound to it, and the send limits count
+// every spelling of one address together (email ignoring ASCII case).
+//
 // Errors are *userinfo.Error for the client: invalid_request for an unknown
 // channel or an empty purpose, malformed_email / malformed_phone_number for
 // an address that Config.Registry refuses, 404 user_not_found for a subject
@@ -181,7 +186,10 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 	if purpose == "" {
 		return "", userinfo.NewError(http.StatusBadRequest, userinfo.CodeInvalidRequest, "The usage is missing.")
 	}
-	if err := s.cfg.Registry.CheckAddress(channel, target); err != nil {
+	// Codes are bound to, sent to and counted under the stored form of
+	// the address, so that every spelling of it is one address.
+	target, err = s.cfg.Registry.NormalizeAddress(channel, target)
+	if err != nil {
 		return "", err
 	}
 	if s.cfg.Users != nil {
@@ -313,7 +321,8 @@ func (s *Service) Purge(ctx context.Context) error {
 
 // CheckOTP implements [userinfo.OTPVerifier]. The code is good when c.Code
 // is the code of c.Token and the token was issued to c.Subject for
-// c.Channel, c.Target (email addresses compared case-insensitively) and
+// c.Channel, c.Target (in any spelling of the address: phone numbers
+// compared in E.164, email addresses ignoring ASCII case) and
 // c.Purpose, is not expired and not dead; CheckOTP then returns the
 // Redemption that spends it, exactly once also under concurrent calls on any
 // replica. Otherwise it returns an error wrapping userinfo.ErrBadOTPToken
@@ -340,8 +349,7 @@ func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (userinfo.R
 	if rec.Attempts > s.cfg.MaxAttempts {
 		return nil, fmt.Errorf("%w: too many attempts", userinfo.ErrBadOTPToken)
 	}
-	if rec.Subject != c.Subject || rec.Channel != c.Channel || rec.Purpose != c.Purpose ||
-		normalizeTarget(rec.Channel, rec.Target) != normalizeTarget(c.Channel, c.Target) {
+	if rec.Subject != c.Subject || rec.Channel != c.Channel || rec.Purpose != c.Purpose || !s.sameTarget(rec, c.Target) {
 		s.log.InfoContext(ctx, "otp: token presented for something it was not issued for",
 			"channel", c.Channel, "subject", c.Subject)
 		return nil, fmt.Errorf("%w: issued for another user, channel, address or purpose", userinfo.ErrBadOTPToken)
@@ -356,6 +364,19 @@ func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (userinfo.R
 		return nil, userinfo.ErrBadOTP
 	}
 	return &redemption{s: s, id: id}, nil
+}
+
+// sameTarget reports whether target, as a PATCH sent it, is the address
+// that rec was issued for (stored in its normalised form): equal keys, or
+// equal keys once target is normalised too. An address that the registry
+// refuses is no address a code was issued for.
+func (s *Service) sameTarget(rec Record, target string) bool {
+	want := normalizeTarget(rec.Channel, rec.Target)
+	if normalizeTarget(rec.Channel, target) == want {
+		return true
+	}
+	n, err := s.cfg.Registry.NormalizeAddress(rec.Channel, target)
+	return err == nil && normalizeTarget(rec.Channel, n) == want
 }
 
 // redemption spends one checked code of a Service.

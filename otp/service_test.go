@@ -64,7 +64,7 @@ func TestRedeem(t *testing.T) {
 		{"other purpose", func(c *userinfo.OTPCheck, code string) { c.Purpose = "sign_up" }, "bad token"},
 		{"other subject", func(c *userinfo.OTPCheck, code string) { c.Subject = "u2" }, "bad token"},
 		{"other subject, wrong code", func(c *userinfo.OTPCheck, code string) { c.Subject = "u2"; c.Code = wrongCode(code) }, "bad token"},
-		{"unknown token", func(c *userinfo.OTPCheck, code string) { c.Token = "v1.AAAAAAAAAAAAAAAAAAAAAA" }, "bad token"},
+		{"unknown token", func(c *userinfo.OTPCheck, code string) { c.Token = "v2.AAAAAAAAAAAAAAAAAAAAAA" }, "bad token"},
 		{"malformed token", func(c *userinfo.OTPCheck, code string) { c.Token = c.Token + "=" }, "bad token"},
 		{"empty token", func(c *userinfo.OTPCheck, code string) { c.Token = "" }, "bad token"},
 	}
@@ -286,7 +286,7 @@ func TestStoreFailure(t *testing.T) {
 	if !errors.Is(err, boom) || errors.As(err, &ue) {
 		t.Errorf("Send on a failing store: got %v, want the store error, not an *Error", err)
 	}
-	err = e.redeem(check("v1.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
+	err = e.redeem(check("v2.AAAAAAAAAAAAAAAAAAAAAA", "123456"))
 	if !errors.Is(err, boom) || errors.Is(err, userinfo.ErrBadOTPToken) || errors.Is(err, userinfo.ErrBadOTP) {
 		t.Errorf("redemption on a failing store: got %v, want the store error", err)
 	}
@@ -397,7 +397,7 @@ func TestNotify(t *testing.T) {
 }
 
 func TestSendWithRegistry(t *testing.T) {
-	reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{Phone: userinfo.PhoneE164})
+	reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{Phone: userinfo.PhonePolicy{Regions: []string{userinfo.AnyPhoneRegion}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,14 +10,17 @@ import (
 	"strings"
 
 	"github.com/ciamkit/userinfo"
-	"github.com/ciamkit/userinfo/internal/attrjson"
+	"github.com/ciamkit/userinfo/internal/address"
 )
 
 // An otp_token is tokenPrefix followed by the unpadded base64url encoding of
-// tokenBytes random bytes. The prefix versions the format, so that a later
-// format can be told apart.
+// tokenBytes random bytes. The prefix versions the format and the bindings
+// of its record, so that a later format can be told apart: v2 binds codes to
+// the canonical address (E.164, the email key), and a v1 token, issued
+// before addresses were normalised, is malformed (bad_*_otp_token), never
+// compared with a target it may not have been issued for.
 const (
-	tokenPrefix = "v1."
+	tokenPrefix = "v2."
 	tokenBytes  = 16
 	tokenLen    = len(tokenPrefix) + (tokenBytes*8+5)/6 // 3 + 22
 )
@@ -101,16 +104,17 @@ func wellFormedCode(code string) bool {
 	return true
 }
 
-// normalizeTarget returns the form of an address that bindings and throttle
-// keys compare: email addresses as the stores compare them
-// (attrjson.FoldEmail: ASCII letters lower-cased, so that Unicode case
-// folding, e.g. of "K" KELVIN SIGN, cannot make two addresses equal), phone
-// numbers as they are.
+// normalizeTarget returns the key of an address that bindings and throttle
+// keys compare, from target in its stored form
+// (userinfo.Registry.NormalizeAddress): address.EmailKey for email
+// (ASCII letters lower-cased, so that Unicode case folding, e.g. of "K"
+// KELVIN SIGN, cannot make two addresses equal), address.PhoneKey for
+// phone numbers (E.164 as it is). It is the stores' key of the same value.
 func normalizeTarget(channel, target string) string {
 	if channel != userinfo.ChannelEmail {
-		return target
+		return address.PhoneKey(target)
 	}
-	return attrjson.FoldEmail(target)
+	return address.EmailKey(target)
 }
 
 // keyer computes the keyed hashes of a service.
@@ -130,7 +134,7 @@ func field(w io.Writer, s string) {
 // allows no offline guessing and a changed record matches no code.
 func (k keyer) codeHash(rec *Record, code string) []byte {
 	m := hmac.New(sha256.New, k.key)
-	field(m, "ciamkit/userinfo/otp code v1")
+	field(m, "ciamkit/userinfo/otp code v2")
 	field(m, rec.ID)
 	field(m, rec.Subject)
 	field(m, rec.Channel)
@@ -141,10 +145,12 @@ func (k keyer) codeHash(rec *Record, code string) []byte {
 }
 
 // throttleKey is the opaque key under which sends are counted, so that the
-// store holds no addresses or subjects in the clear.
+// store holds no addresses or subjects in the clear. The version (v2: keys of
+// canonical addresses) starts the counts afresh when what is counted
+// changes.
 func (k keyer) throttleKey(kind, value string) string {
 	m := hmac.New(sha256.New, k.key)
-	field(m, "ciamkit/userinfo/otp throttle v1")
+	field(m, "ciamkit/userinfo/otp throttle v2")
 	field(m, kind)
 	field(m, value)
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/ciamkit/userinfo/internal/address"
 )
 
 // Attribute describes one custom attribute of a registry, in the JSON form of
@@ -26,8 +28,10 @@ type Attribute struct {
 	// makes the claim read-only.
 	Name string `json:"name"`
 	// Type is "string", "integer", "number" or "boolean". An integer is a
-	// JSON number without a fractional part within the range of int64; a
-	// number is an IEEE 754 double.
+	// JSON number without a fractional part within the I-JSON range
+	// ±(2^53−1) (RFC 7493 §2.2), which every JSON parser keeps exactly; a
+	// number is an IEEE 754 double. A string never holds a control
+	// character (Unicode Cc).
 	Type string `json:"type"`
 	// Pattern is a regular expression that the whole value must match; see
 	// the package documentation for the dialect. Strings only.
@@ -36,6 +40,10 @@ type Attribute struct {
 	// "duration", "email", "hostname", "ipv4", "ipv6", "uri",
 	// "uri-reference", "iri", "iri-reference", "uri-template", "uuid",
 	// "json-pointer", "relative-json-pointer" or "regex". Strings only.
+	// "email" is the rule of the email claim (ASCII), and "uri" and
+	// "uri-reference" RFC 3986; the generated schema states these, "date"
+	// and "uuid" with explicit patterns beside the format, so that
+	// validators that differ on formats still agree with the server.
 	Format string `json:"format,omitempty"`
 	// Enum lists the allowed values, each of the attribute's type. In Go,
 	// integers and numbers may be given as any Go number or json.Number.
@@ -44,7 +52,8 @@ type Attribute struct {
 	// (Unicode code points), not bytes.
 	MinLength *int `json:"min_length,omitempty"`
 	MaxLength *int `json:"max_length,omitempty"`
-	// Minimum and Maximum bound an integer or a number, inclusive.
+	// Minimum and Maximum bound an integer or a number, inclusive. For an
+	// integer they must lie within ±(2^53−1).
 	Minimum *json.Number `json:"minimum,omitempty"`
 	Maximum *json.Number `json:"maximum,omitempty"`
 	// Mutable, when false, makes the attribute read-only for PATCH.
@@ -112,17 +121,31 @@ func (a Attribute) schemaNode() (*node, error) {
 	if !isNumber && (a.Minimum != nil || a.Maximum != nil) {
 		return nil, errorf("minimum and maximum apply to integers and numbers only")
 	}
+	var patterns []string
 	if a.Pattern != "" {
 		if err := checkPattern(a.Pattern); err != nil {
 			return nil, errorf("%v", err)
 		}
-		n.Pattern = anchor(a.Pattern)
+		patterns = append(patterns, anchor(a.Pattern))
 	}
 	if a.Format != "" {
 		if _, ok := slices.BinarySearch(formats, a.Format); !ok {
 			return nil, errorf("unknown format %q", a.Format)
 		}
 		n.Format = a.Format
+		patterns = append(patterns, formatPatterns[a.Format]...)
+	}
+	if isString {
+		patterns = append(patterns, textPattern)
+	}
+	if len(patterns) > 0 {
+		n.Pattern = patterns[0]
+		for _, p := range patterns[1:] {
+			n.AllOf = append(n.AllOf, &node{Pattern: p})
+		}
+	}
+	if a.Format == "email" {
+		n.AllOf = append(n.AllOf, &node{MaxLength: ptr(maxEmail)})
 	}
 	if a.MinLength != nil && *a.MinLength < 0 || a.MaxLength != nil && *a.MaxLength < 0 {
 		return nil, errorf("min_length and max_length must not be negative")
@@ -146,6 +169,28 @@ func (a Attribute) schemaNode() (*node, error) {
 			n.Maximum = &cn
 		}
 	}
+	if a.Type == "integer" {
+		for i, b := range []*json.Number{n.Minimum, n.Maximum} {
+			if b != nil && !safeInteger(string(*b)) {
+				return nil, errorf("%s %s is outside the I-JSON range ±(2^53−1)", [2]string{"minimum", "maximum"}[i], *b)
+			}
+		}
+		if n.Minimum == nil {
+			n.Minimum = ptr(json.Number(minSafeInteger))
+		}
+		if n.Maximum == nil {
+			n.Maximum = ptr(json.Number(maxSafeInteger))
+		}
+	}
+	if a.Type == "number" {
+		// The finite doubles; what overflows them is refused.
+		if n.Minimum == nil {
+			n.Minimum = ptr(json.Number("-" + maxDouble))
+		}
+		if n.Maximum == nil {
+			n.Maximum = ptr(json.Number(maxDouble))
+		}
+	}
 	if n.Minimum != nil && n.Maximum != nil && greater(a.Type, *n.Minimum, *n.Maximum) {
 		return nil, errorf("minimum %s is greater than maximum %s", *n.Minimum, *n.Maximum)
 	}
@@ -157,6 +202,9 @@ func (a Attribute) schemaNode() (*node, error) {
 			c, ok := canonical(a.Type, v)
 			if !ok {
 				return nil, errorf("enum value %v is not a %s", v, a.Type)
+			}
+			if a.Type == "integer" && !safeInteger(string(c.(json.Number))) {
+				return nil, errorf("enum value %v is outside the I-JSON range ±(2^53−1)", v)
 			}
 			if slices.Contains(n.Enum, c) {
 				return nil, errorf("enum value %v is listed twice", v)
@@ -242,4 +290,30 @@ func greater(typ string, x, y json.Number) bool {
 	a, _ := strconv.ParseFloat(string(x), 64)
 	b, _ := strconv.ParseFloat(string(y), 64)
 	return a > b
+}
+
+// The I-JSON range of integers (RFC 7493 §2.2): ±(2^53−1).
+const (
+	maxSafeInteger = "9007199254740991"
+	minSafeInteger = "-9007199254740991"
+)
+
+// maxDouble is the largest finite IEEE 754 double, in canonical form.
+const maxDouble = "1.7976931348623157e+308"
+
+// safeInteger reports whether the canonical integer s is within the I-JSON
+// range.
+func safeInteger(s string) bool {
+	v, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && v >= -(1<<53-1) && v <= 1<<53-1
+}
+
+// formatPatterns are the patterns that state a format's rule beside it, so
+// that validators that differ on formats agree with this package.
+var formatPatterns = map[string][]string{
+	"email":         {address.EmailPattern, address.EmailLastLabelPattern},
+	"uri":           {uriPattern},
+	"uri-reference": {uriReferencePattern},
+	"date":          {`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`},
+	"uuid":          {`^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$`},
 }

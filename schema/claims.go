@@ -2,16 +2,15 @@ package schema
 
 import (
 	"fmt"
-	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
 	_ "time/tzdata" // zoneinfo is checked against the embedded IANA database
-	"unicode/utf8"
 
-	"github.com/go-playground/validator/v10"
 	"golang.org/x/text/language"
+
+	"github.com/ciamkit/userinfo/internal/address"
 )
 
 // Lengths, in characters, of the standard claims.
@@ -19,7 +18,7 @@ const (
 	maxText      = 256  // names, nickname, gender, address lines
 	maxLongText  = 1024 // address.formatted, address.street_address
 	maxURL       = 2048 // profile, picture, website
-	maxEmail     = 254  // RFC 5321 §4.5.3.1.3
+	maxEmail     = address.MaxEmailLen
 	maxZoneinfo  = 64
 	maxLocale    = 64
 	maxOTP       = 256
@@ -44,7 +43,7 @@ var standardClaims = []string{
 // and the medium that the code is sent by, for the OTP fields' descriptions.
 var otpClaims = map[string]struct{ desc, medium string }{
 	"email":        {"Email address. Changing it requires %s and %s; it cannot be removed.", "email"},
-	"phone_number": {"Mobile number. Changing it requires %s and %s; it cannot be removed.", "SMS"},
+	"phone_number": {"Mobile phone number. Changing it requires %s and %s; it cannot be removed.", "SMS"},
 }
 
 // refinableClaims are the standard string claims that a registry may
@@ -68,20 +67,20 @@ var addressMembers = map[string]bool{
 // standardEntries returns the JSON Schemas of the writable standard claims
 // and the OTP fields, with their Go-side checks. otp must have passed
 // checkOTPFields.
-func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
+func standardEntries(phone *address.Phone, idn bool, otp []OTPField) map[string]*entry {
 	text := func(desc string) *entry {
 		return &entry{typ: "string", nullable: true, node: &node{
 			Description: desc, Type: nullable("string", true), Pattern: textPattern, MaxLength: ptr(maxText),
 		}}
 	}
 	link := func(desc string) *entry {
-		return &entry{typ: "string", nullable: true, check: isHTTPURL, node: &node{
-			Description: desc, Type: nullable("string", true), Format: "uri", MaxLength: ptr(maxURL),
+		return &entry{typ: "string", nullable: true, node: &node{
+			Description: desc, Type: nullable("string", true), Pattern: httpURLPattern, MaxLength: ptr(maxURL),
 		}}
 	}
 	otpEntry := func(desc string) *entry {
 		return &entry{typ: "string", kind: otpField, node: &node{
-			Description: desc, Type: "string", MinLength: ptr(1), MaxLength: ptr(maxOTP), WriteOnly: true,
+			Description: desc, Type: "string", Pattern: textPattern, MinLength: ptr(1), MaxLength: ptr(maxOTP), WriteOnly: true,
 		}}
 	}
 	addr := &node{
@@ -108,40 +107,34 @@ func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
 		"nickname":           text("Casual name."),
 		"preferred_username": text("Shorthand name by which the user wishes to be referred to."),
 		"gender":             text(`Gender: "female", "male" or another value.`),
-		"profile":            link("Profile page URL: an absolute http or https URL."),
-		"picture":            link("Profile picture URL: an absolute http or https URL."),
-		"website":            link("Web page or blog URL: an absolute http or https URL."),
+		"profile":            link("Profile page URL: an absolute http or https URI (RFC 3986) with a host."),
+		"picture":            link("Profile picture URL: an absolute http or https URI (RFC 3986) with a host."),
+		"website":            link("Web page or blog URL: an absolute http or https URI (RFC 3986) with a host."),
 		"birthdate": {typ: "string", nullable: true, check: isBirthdate, node: &node{
-			Description: "Birthday: YYYY-MM-DD, 0000-MM-DD when the year is withheld, or YYYY alone; a real calendar date.",
+			Description: "Birthday: YYYY-MM-DD, 0000-MM-DD when the year is withheld, or YYYY alone; a real calendar date (which JSON Schema cannot state; the server checks it).",
 			Type:        nullable("string", true),
 			Pattern:     `^[0-9]{4}(?:-[0-9]{2}-[0-9]{2})?$`,
 		}},
 		"zoneinfo": {typ: "string", nullable: true, check: isZoneinfo, node: &node{
-			Description: "Time zone: a name of the IANA time zone database, such as Asia/Shanghai or Europe/Paris.",
+			Description: "Time zone: a name of the IANA time zone database, such as Asia/Shanghai or Europe/Paris (which JSON Schema cannot state; the server checks it against its embedded copy of the database).",
 			Type:        nullable("string", true),
 			Pattern:     `^[A-Za-z][A-Za-z0-9_+-]*(?:/[A-Za-z0-9_+-]+)*$`,
 			MaxLength:   ptr(maxZoneinfo),
 		}},
 		"locale": {typ: "string", nullable: true, check: isLocale, node: &node{
-			Description: "Locale: a BCP 47 language tag with hyphens, such as zh-CN or en-US.",
+			Description: "Locale: a well-formed and valid BCP 47 language tag with hyphens, such as zh-CN or en-US (validity, which JSON Schema cannot state, is checked by the server).",
 			Type:        nullable("string", true),
 			Pattern:     `^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$`,
 			MaxLength:   ptr(maxLocale),
 		}},
-		"email": {typ: "string", check: isEmail, node: &node{
-			Type:      "string",
-			Format:    "email",
-			MaxLength: ptr(maxEmail),
-		}},
-		"phone_number": {typ: "string", node: &node{
-			Type:    "string",
-			Pattern: phonePattern,
-		}},
-		"address": {typ: "object", nullable: true, node: addr},
+		"email":        {typ: "string", node: emailNode(idn)},
+		"phone_number": {typ: "string", node: phoneNode(phone)},
+		"address":      {typ: "object", nullable: true, node: addr},
 	}
 	for _, f := range otp {
 		c := otpClaims[f.Attribute]
-		entries[f.Attribute].node.Description = fmt.Sprintf(c.desc, f.Token, f.Code)
+		n := entries[f.Attribute].node
+		n.Description = fmt.Sprintf(c.desc, f.Token, f.Code) + " " + n.Description
 		entries[f.Token] = otpEntry(fmt.Sprintf("The otp_token returned when the %s verification code was sent.", c.medium))
 		entries[f.Code] = otpEntry(fmt.Sprintf("The verification code received by %s.", c.medium))
 	}
@@ -156,24 +149,58 @@ func standardEntries(phonePattern string, otp []OTPField) map[string]*entry {
 	return entries
 }
 
-// validate is the validator of the email address rule; it is safe for
-// concurrent use.
-var validate = sync.OnceValue(func() *validator.Validate { return validator.New() })
-
-// isEmail reports whether s is an email address by validator/v10's "email"
-// rule, in at most 254 characters.
-func isEmail(s string) bool {
-	return utf8.RuneCountInString(s) <= maxEmail && validate().Var(s, "email") == nil
+// emailNode returns the schema of the email claim: the rule of
+// address.ParseEmail, in patterns and a length.
+func emailNode(idn bool) *node {
+	if idn {
+		return &node{
+			Type: "string",
+			AllOf: []*node{
+				{Pattern: address.EmailIDNPattern},
+				{Pattern: textPattern},
+			},
+			Description: "The HTML standard's valid e-mail address with an ASCII local part; the domain may be " +
+				"internationalised: it is mapped by UTS #46 (nontransitional) to its A-label form, which is stored " +
+				"and returned, and which must have at most 254 characters in all and at least two labels of at most " +
+				"63 characters, the last not all digits. JSON Schema cannot state the UTS #46 mapping. " +
+				"Addresses are compared ignoring ASCII case.",
+		}
+	}
+	return &node{
+		Type:      "string",
+		MaxLength: ptr(maxEmail),
+		AllOf: []*node{
+			{Pattern: address.EmailPattern},
+			{Pattern: address.EmailLastLabelPattern},
+		},
+		Description: "The HTML standard's valid e-mail address, ASCII only (no quoted local parts, comments or IP literals), " +
+			"of at most 254 characters, with a domain of at least two labels of at most 63 characters, the last not all digits. " +
+			"Addresses are compared ignoring ASCII case.",
+	}
 }
 
-// isHTTPURL reports whether s is an absolute http or https URL with a host
-// and no spaces.
-func isHTTPURL(s string) bool {
-	if strings.ContainsRune(s, ' ') || validate().Var(s, "http_url") != nil {
-		return false
+// phoneNode returns the schema of the phone_number claim: the accepted
+// spellings in a pattern, and the validity by libphonenumber's metadata in
+// the description, which JSON Schema cannot state.
+func phoneNode(p *address.Phone) *node {
+	var where string
+	regions := strings.ReplaceAll(strings.Join(p.Regions(), ", "), address.AnyRegion, "any region")
+	if p.National() != "" {
+		where = fmt.Sprintf("given in E.164 (+8613612345678) or in the national form of %s", p.National())
+	} else {
+		where = "given in E.164 (+8613612345678)"
 	}
-	u, err := url.Parse(s)
-	return err == nil && u.Host != ""
+	pattern := address.PhonePattern
+	if p.National() == "" {
+		pattern = address.PhoneE164Pattern
+	}
+	return &node{
+		Type:    "string",
+		Pattern: pattern,
+		Description: fmt.Sprintf("A mobile (or fixed-line-or-mobile) number of the regions %s by libphonenumber's metadata, %s; "+
+			"a single space or hyphen may separate two digits. It is stored and returned in E.164. "+
+			"JSON Schema cannot state libphonenumber's validity.", regions, where),
+	}
 }
 
 // isBirthdate reports whether s is an OIDC birthdate: a real date

@@ -4,15 +4,17 @@
 // generates one JSON Schema (draft 2020-12) of a PATCH body, compiles it once
 // with github.com/santhosh-tekuri/jsonschema/v6, and validates request values
 // with it and with the Go checks that JSON Schema cannot express (an IANA
-// time zone, a BCP 47 language tag, a calendar date, an absolute http(s) URL).
+// time zone, a BCP 47 language tag, a calendar date, a phone number by
+// libphonenumber's metadata, an internationalised email domain by UTS #46),
+// which the schema's descriptions state instead.
 //
-// The caller gives the phone rule and the names of the one-time-password
-// fields ([Options]). [Set.Validate] checks values (checks 4 and 5 of the
+// The caller gives the phone policy, the email option and the names of the
+// one-time-password fields ([Options]). [Set.Validate] checks values (checks 4 and 5 of the
 // contract of PATCH /userinfo); refusing unknown and read-only names and a
 // null email or phone_number (checks 1 to 3) is the caller's job, with
 // [Set.Known] and [Set.Writable].
 //
-// The package userinfo wraps a [Set] in its Registry, passes its phone rules
+// The package userinfo wraps a [Set] in its Registry, passes its phone policy
 // and OTP fields, runs checks 1 to 3 in its handler and turns the errors of
 // [Set.Validate] into the responses of the API; most programs use that and
 // only load a registry file here with [Parse].

@@ -10,12 +10,14 @@ import (
 	"strings"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/ciamkit/userinfo/internal/address"
 )
 
 // Errors of [Set.Validate], each wrapped in an [*AttributeError] that names
 // the attribute.
 var (
-	// ErrMalformedPhoneNumber: phone_number breaks the phone rule.
+	// ErrMalformedPhoneNumber: phone_number breaks the phone policy.
 	ErrMalformedPhoneNumber = errors.New("malformed phone number")
 	// ErrMalformedEmail: email is not an email address.
 	ErrMalformedEmail = errors.New("malformed email address")
@@ -63,12 +65,43 @@ type entry struct {
 	sch  *jsonschema.Schema
 }
 
+// PhonePolicy says which phone numbers are valid: a mobile number (or a
+// fixed-line-or-mobile one, libphonenumber's type for regions whose two
+// kinds cannot be told apart) of one of Regions, by libphonenumber's
+// metadata (github.com/nyaruka/phonenumbers). A number is given in E.164
+// (+8613612345678) or in the national form of the first region
+// (13612345678), with at most a single space or hyphen between two
+// digits; letters ("1-800-FLOWERS") and any other character are refused.
+// Valid numbers are stored and returned in E.164, so that every spelling of
+// a number is one number.
+//
+// The zero value is Regions ["CN"], the seed's rule: the 11-digit mobile
+// numbers of mainland China.
+type PhonePolicy struct {
+	// Regions are CLDR region codes ("CN", "US", "GB", …; any case) whose
+	// numbers are accepted, or "*" for every region. The first, unless it
+	// is "*", is the region whose national form is accepted; with "*"
+	// first, numbers must be given in E.164. ["CN", "*"] accepts
+	// 13612345678 and every region's numbers in E.164. Default: ["CN"].
+	Regions []string
+}
+
+// AnyPhoneRegion, as one of PhonePolicy.Regions, accepts the numbers of
+// every region.
+const AnyPhoneRegion = address.AnyRegion
+
 // Options configures [New].
 type Options struct {
-	// PhonePattern is the regular expression that phone_number must match,
-	// in the dialect of a registry pattern; like one, it must match the
-	// whole value. Required.
-	PhonePattern string
+	// Phone is the policy of phone_number. Default: the zero PhonePolicy,
+	// mainland-China mobile numbers.
+	Phone PhonePolicy
+	// EmailIDN, when true, accepts email addresses whose domain is an
+	// internationalised domain name: the domain is mapped by UTS #46
+	// (golang.org/x/net/idna, nontransitional) to its A-label form, which
+	// is then the stored and compared form (a@bücher.test is stored as
+	// a@xn--bcher-kva.test, and a@ｘ.test as a@x.test). Default: false,
+	// ASCII addresses only.
+	EmailIDN bool
 	// OTPFields names the OTP fields of a PATCH body: exactly one entry for
 	// email and one for phone_number, the claims that change only with a
 	// one-time code. Required. The Set knows these names, lists them in the
@@ -93,7 +126,8 @@ type OTPField struct {
 type Set struct {
 	entries map[string]*entry
 	names   []string // attribute names, sorted; no OTP fields
-	phone   *jsonschema.Schema
+	phone   *address.Phone
+	idn     bool
 	root    *jsonschema.Schema
 	doc     []byte
 }
@@ -103,27 +137,23 @@ type Set struct {
 // does and against the OTP fields; it generates the JSON Schema and compiles
 // it once. A bad registry is an error here, never a failure on a request.
 func New(opts Options) (*Set, error) {
-	phone := opts.PhonePattern
-	if phone == "" {
-		return nil, errors.New("schema: no phone rule (Options.PhonePattern)")
+	phone, err := address.NewPhone(opts.Phone.Regions)
+	if err != nil {
+		return nil, fmt.Errorf("schema: phone policy: %w", err)
 	}
-	if err := checkPattern(phone); err != nil {
-		return nil, fmt.Errorf("schema: phone rule: %w", err)
-	}
-	phone = anchor(phone)
 	if err := checkOTPFields(opts.OTPFields); err != nil {
 		return nil, err
 	}
 	if err := checkCustom(opts.Custom, opts.OTPFields); err != nil {
 		return nil, err
 	}
-	entries := standardEntries(phone, opts.OTPFields)
+	entries := standardEntries(phone, opts.EmailIDN, opts.OTPFields)
 	for _, a := range opts.Custom {
 		n, err := a.schemaNode()
 		if err != nil {
 			return nil, err // unreachable: checkCustom checked it
 		}
-		e := &entry{kind: readOnly, typ: a.Type, nullable: true, minimum: a.Minimum, maximum: a.Maximum, stepUp: a.StepUp}
+		e := &entry{kind: readOnly, typ: a.Type, nullable: true, minimum: n.Minimum, maximum: n.Maximum, stepUp: a.StepUp}
 		if a.IsMutable() {
 			e.kind, e.node = writable, n
 		}
@@ -140,7 +170,7 @@ func New(opts Options) (*Set, error) {
 		}
 		entries[a.Name] = e
 	}
-	s := &Set{entries: entries}
+	s := &Set{entries: entries, phone: phone, idn: opts.EmailIDN}
 	for name, e := range entries {
 		if e.kind != otpField {
 			s.names = append(s.names, name)
@@ -149,7 +179,6 @@ func New(opts Options) (*Set, error) {
 	slices.Sort(s.names)
 
 	doc := s.document(opts.OTPFields)
-	var err error
 	if s.doc, err = json.MarshalIndent(doc, "", "  "); err != nil {
 		return nil, fmt.Errorf("schema: generating the schema: %w", err)
 	}
@@ -165,7 +194,6 @@ func New(opts Options) (*Set, error) {
 			return nil, fmt.Errorf("schema: attribute %q missing from the compiled schema", name)
 		}
 	}
-	s.phone = entries["phone_number"].sch
 	return s, nil
 }
 
@@ -202,7 +230,8 @@ func (s *Set) document(otp []OTPField) *node {
 const schemaURL = "urn:ciamkit:userinfo:patch"
 
 // compile compiles doc as draft 2020-12 with format assertion on, the email
-// format bound to the same rule as the email claim, and external loading off.
+// format bound to the ASCII rule of the email claim, and external loading
+// off.
 // The compiler is local: no global of the jsonschema package is changed.
 func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 	defer func() {
@@ -224,9 +253,22 @@ func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 	// The default loader reads file URLs; the metaschemas are built in and
 	// nothing else may be loaded.
 	c.UseLoader(noLoader{})
+	c.UseRegexpEngine(compileRegexp)
 	c.RegisterFormat(&jsonschema.Format{Name: "email", Validate: func(v any) error {
 		if s, ok := v.(string); ok && !isEmail(s) {
 			return errors.New("not an email address")
+		}
+		return nil
+	}})
+	c.RegisterFormat(&jsonschema.Format{Name: "uri", Validate: func(v any) error {
+		if s, ok := v.(string); ok && !uriRegexp.MatchString(s) {
+			return errors.New("not an RFC 3986 URI")
+		}
+		return nil
+	}})
+	c.RegisterFormat(&jsonschema.Format{Name: "uri-reference", Validate: func(v any) error {
+		if s, ok := v.(string); ok && !uriReferenceRegexp.MatchString(s) {
+			return errors.New("not an RFC 3986 URI reference")
 		}
 		return nil
 	}})
@@ -275,21 +317,25 @@ func (s *Set) StepUp(name string) bool {
 	return e != nil && e.stepUp
 }
 
-// CheckEmail reports whether addr is a valid email address, by the rule of
-// the email claim.
-func (s *Set) CheckEmail(addr string) bool {
-	return !hasControl(addr, false) && isEmail(addr)
+// NormalizeEmail returns addr as it is stored when it is a valid email
+// address by the rule of the email claim: unchanged, or with its domain in
+// A-label form when Options.EmailIDN accepts internationalised domains. It
+// returns false for an invalid address.
+func (s *Set) NormalizeEmail(addr string) (string, bool) {
+	return address.ParseEmail(addr, s.idn)
 }
 
-// CheckPhoneNumber reports whether number satisfies the phone rule.
-func (s *Set) CheckPhoneNumber(number string) bool {
-	return !hasControl(number, false) && valid(s.phone, number)
+// NormalizePhoneNumber returns number in E.164 when it is valid by the
+// phone policy, and false otherwise.
+func (s *Set) NormalizePhoneNumber(number string) (string, bool) {
+	return s.phone.Parse(number)
 }
 
 // Validate performs checks 4 and 5 of the contract on body, a PATCH body
 // decoded with json.Decoder.UseNumber (values string, bool, json.Number, nil,
 // map[string]any, []any), and returns it normalised: integers and numbers in
-// canonical form, the address copied. nil values (null: remove the attribute)
+// canonical form, phone_number in E.164, email in its stored form (see
+// [Set.NormalizeEmail]), the address copied. nil values (null: remove the attribute)
 // are kept.
 //
 // body must have passed checks 1 to 3, which are the caller's: every key is
@@ -298,30 +344,38 @@ func (s *Set) CheckPhoneNumber(number string) bool {
 // some error, unspecified, and never panics.
 //
 // The first failure answers, as an [*AttributeError]: a phone_number that
-// breaks the phone rule (ErrMalformedPhoneNumber); then an invalid email
+// breaks the phone policy (ErrMalformedPhoneNumber); then an invalid email
 // (ErrMalformedEmail); then the first attribute, in sorted order, whose value
 // breaks its rule (ErrInvalidValue). Whether the OTP fields come in pairs
 // with email and phone_number is not checked here: it depends on the user's
 // current values.
 func (s *Set) Validate(body map[string]any) (map[string]any, error) {
 	keys := slices.Sorted(maps.Keys(body))
+	out := make(map[string]any, len(body))
 	if v, ok := body["phone_number"]; ok {
-		if n, ok := v.(string); !ok || !s.CheckPhoneNumber(n) {
+		n, ok := v.(string)
+		if ok {
+			n, ok = s.NormalizePhoneNumber(n)
+		}
+		if !ok {
 			return nil, &AttributeError{Name: "phone_number", Err: ErrMalformedPhoneNumber}
 		}
+		out["phone_number"] = n
 	}
 	if v, ok := body["email"]; ok {
-		if a, ok := v.(string); !ok || !s.CheckEmail(a) {
+		a, ok := v.(string)
+		if ok {
+			a, ok = s.NormalizeEmail(a)
+		}
+		if !ok {
 			return nil, &AttributeError{Name: "email", Err: ErrMalformedEmail}
 		}
+		out["email"] = a
 	}
-	out := make(map[string]any, len(body))
 	for _, k := range keys {
 		if k == "email" || k == "phone_number" {
-			// Checked above, by the same rules as their schemas: the
-			// email format is bound to isEmail, and the phone rule is
-			// the schema's pattern.
-			out[k] = body[k]
+			// Checked above, by the rules that their schemas state
+			// (and, for what JSON Schema cannot say, describe).
 			continue
 		}
 		v, ok := s.value(s.entries[k], body[k])

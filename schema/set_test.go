@@ -40,18 +40,9 @@ var testOTPFields = []OTPField{
 	{Attribute: "phone_number", Token: "phone_number_otp_token", Code: "phone_number_otp"},
 }
 
-// The phone patterns of the root package's phone rules (attributes.go).
-const (
-	testPhoneMainlandChina = `^1[3-9][0-9]{9}$`
-	testPhoneE164          = `^\+[1-9][0-9]{6,14}$`
-)
-
-// newSet calls New with testPhoneMainlandChina and the OTP fields of
-// testOTPFields unless opts names others.
+// newSet calls New with the OTP fields of testOTPFields unless opts names
+// others.
 func newSet(opts Options) (*Set, error) {
-	if opts.PhonePattern == "" {
-		opts.PhonePattern = testPhoneMainlandChina
-	}
 	if opts.OTPFields == nil {
 		opts.OTPFields = testOTPFields
 	}
@@ -230,7 +221,12 @@ var validateTests = []validateTest{
 	{name: "array for a string", body: `{"nickname":["a"]}`, wantErr: ErrInvalidValue, wantName: "nickname"},
 	{name: "null removes", body: `{"nickname":null,"address":null,"zoneinfo":null,"employee_id":null,"floor":null,"newsletter":null,"department":null}`},
 	// URLs.
-	{name: "urls", body: `{"profile":"https://example.com/u/1","picture":"http://img.example.com/a.png?x=1","website":"https://例子.测试/"}`},
+	{name: "urls", body: `{"profile":"https://example.com/u/1","picture":"HTTP://img.example.com:8080/a.png?x=1#f","website":"https://xn--fsqu00a.xn--0zwm56d/%E4%BE%8B"}`},
+	{name: "url with an IPv6 host", body: `{"website":"https://[2001:db8::1]/"}`},
+	{name: "url with an IRI host", body: `{"website":"https://例子.测试/"}`, wantErr: ErrInvalidValue, wantName: "website"},
+	{name: "url with a bad IPv6 host", body: `{"website":"https://[2001:db8:::1]/"}`, wantErr: ErrInvalidValue, wantName: "website"},
+	{name: "url with a bad percent escape", body: `{"website":"https://example.com/%zz"}`, wantErr: ErrInvalidValue, wantName: "website"},
+	{name: "url with a backslash", body: `{"website":"https://example.com\\a"}`, wantErr: ErrInvalidValue, wantName: "website"},
 	{name: "url without scheme", body: `{"website":"example.com"}`, wantErr: ErrInvalidValue, wantName: "website"},
 	{name: "ftp url", body: `{"website":"ftp://example.com/"}`, wantErr: ErrInvalidValue, wantName: "website"},
 	{name: "javascript url", body: `{"profile":"javascript:alert(1)"}`, wantErr: ErrInvalidValue, wantName: "profile"},
@@ -282,8 +278,11 @@ var validateTests = []validateTest{
 	{name: "address string", body: `{"address":"1 Main St"}`, wantErr: ErrInvalidValue, wantName: "address"},
 	{name: "address member too long", body: `{"address":{"region":"` + strings.Repeat("r", 257) + `"}}`, wantErr: ErrInvalidValue, wantName: "address"},
 	// email and phone_number (check 4).
-	{name: "email and phone", body: `{"email":"a@example.com","email_otp_token":"t","email_otp":"123456","phone_number":"13612345678","phone_number_otp_token":"t","phone_number_otp":"123456"}`},
-	{name: "email unicode", body: `{"email":"用户@例子.广告"}`},
+	{name: "email and phone", body: `{"email":"a@example.com","email_otp_token":"t","email_otp":"123456","phone_number":"13612345678","phone_number_otp_token":"t","phone_number_otp":"123456"}`,
+		want: `{"email":"a@example.com","email_otp_token":"t","email_otp":"123456","phone_number":"+8613612345678","phone_number_otp_token":"t","phone_number_otp":"123456"}`},
+	{name: "email unicode", body: `{"email":"用户@例子.广告"}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email quoted", body: `{"email":"\"victim\"@x.test"}`, wantErr: ErrMalformedEmail, wantName: "email"},
+	{name: "email zero-width space", body: `{"email":"victim\u200b@x.test"}`, wantErr: ErrMalformedEmail, wantName: "email"},
 	{name: "email malformed", body: `{"email":"not-an-email"}`, wantErr: ErrMalformedEmail, wantName: "email"},
 	{name: "email without domain", body: `{"email":"a@"}`, wantErr: ErrMalformedEmail, wantName: "email"},
 	{name: "email too long", body: `{"email":"` + strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + `.com"}`, wantErr: ErrMalformedEmail, wantName: "email"},
@@ -292,7 +291,9 @@ var validateTests = []validateTest{
 	{name: "phone short", body: `{"phone_number":"1361234567"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
 	{name: "phone long", body: `{"phone_number":"136123456789"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
 	{name: "phone 12 prefix", body: `{"phone_number":"12612345678"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
-	{name: "phone E.164 under the mainland rule", body: `{"phone_number":"+8613612345678"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone E.164", body: `{"phone_number":"+86 136-1234-5678"}`, want: `{"phone_number":"+8613612345678"}`},
+	{name: "phone of another region", body: `{"phone_number":"+14155552671"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
+	{name: "phone with letters", body: `{"phone_number":"1-800-FLOWERS"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
 	{name: "phone as a number", body: `{"phone_number":13612345678}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
 	{name: "phone with line feed", body: `{"phone_number":"13612345678\n"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
 	{name: "phone fullwidth digits", body: `{"phone_number":"１３６１２３４５６７８"}`, wantErr: ErrMalformedPhoneNumber, wantName: "phone_number"},
@@ -508,72 +509,114 @@ func TestSetValidateDoesNotAlias(t *testing.T) {
 	}
 }
 
-func TestSetPhoneRules(t *testing.T) {
+func TestSetPhonePolicy(t *testing.T) {
+	cn := PhonePolicy{}
+	world := PhonePolicy{Regions: []string{"*"}}
+	cnUS := PhonePolicy{Regions: []string{"cn", "US"}}
 	tests := []struct {
-		rule, number string
-		ok           bool
+		name   string
+		policy PhonePolicy
+		number string
+		want   string // "" : malformed
 	}{
-		{testPhoneMainlandChina, "13612345678", true},
-		{testPhoneMainlandChina, "19912345678", true},
-		{testPhoneMainlandChina, "10012345678", false},
-		{testPhoneMainlandChina, "+8613612345678", false},
-		{testPhoneMainlandChina, "1361234567a", false},
-		{testPhoneMainlandChina, "", false},
-		{testPhoneE164, "+8613612345678", true},
-		{testPhoneE164, "+14155550123", true},
-		{testPhoneE164, "13612345678", false},
-		{testPhoneE164, "+0861361234567", false},
-		{testPhoneE164, "+1234567890123456", false},
-		{testPhoneE164, "+12345", false},
-		{testPhoneE164, "+86 136 1234 5678", false},
-		{testPhoneE164, "+8613612345678\n", false},
-		{`[0-9]{4}`, "1234", true},
-		{`[0-9]{4}`, "12345", false},
+		{"national", cn, "13612345678", "+8613612345678"},
+		{"national 199", cn, "19912345678", "+8619912345678"},
+		{"E.164", cn, "+8613612345678", "+8613612345678"},
+		{"E.164 spaced", cn, "+86 136 1234 5678", "+8613612345678"},
+		{"national hyphens", cn, "136-1234-5678", "+8613612345678"},
+		{"unallocated", cn, "10012345678", ""},
+		{"letter", cn, "1361234567a", ""},
+		{"empty", cn, "", ""},
+		{"two spaces", cn, "136  12345678", ""},
+		{"trailing space", cn, "13612345678 ", ""},
+		{"line break", cn, "+8613612345678\n", ""},
+		{"parentheses", cn, "(136) 12345678", ""},
+		{"fullwidth digits", cn, "１３６１２３４５６７８", ""},
+		{"another region", cn, "+14155552671", ""},
+		{"international prefix", cn, "008613612345678", ""},
+		{"no such country code", world, "+999123456789", ""},
+		{"too short", world, "+1234567", ""},
+		{"US spaced", world, "+1 415 555 2671", "+14155552671"},
+		{"GB mobile", world, "+447911123456", "+447911123456"},
+		{"GB fixed line", world, "+442079460958", ""},
+		{"no national form", world, "13612345678", ""},
+		{"vanity", cnUS, "1-800-FLOWERS", ""},
+		{"second region", cnUS, "+1 415 555 2671", "+14155552671"},
 	}
 	for _, tt := range tests {
-		t.Run(tt.rule+" "+tt.number, func(t *testing.T) {
-			s, err := newSet(Options{PhonePattern: tt.rule})
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := newSet(Options{Phone: tt.policy})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := s.CheckPhoneNumber(tt.number); got != tt.ok {
-				t.Errorf("CheckPhoneNumber(%q) = %v, want %v", tt.number, got, tt.ok)
+			got, ok := s.NormalizePhoneNumber(tt.number)
+			if got != tt.want || ok != (tt.want != "") {
+				t.Errorf("NormalizePhoneNumber(%q) = %q, %v; want %q", tt.number, got, ok, tt.want)
 			}
-			_, err = s.Validate(map[string]any{"phone_number": tt.number, "phone_number_otp_token": "t", "phone_number_otp": "c"})
-			if tt.ok != (err == nil) || err != nil && !errors.Is(err, ErrMalformedPhoneNumber) {
-				t.Errorf("Validate(phone_number %q) = %v", tt.number, err)
+			out, err := s.Validate(map[string]any{"phone_number": tt.number, "phone_number_otp_token": "t", "phone_number_otp": "c"})
+			switch {
+			case tt.want == "" && !errors.Is(err, ErrMalformedPhoneNumber):
+				t.Errorf("Validate(phone_number %q) = %v, want ErrMalformedPhoneNumber", tt.number, err)
+			case tt.want != "" && (err != nil || out["phone_number"] != tt.want):
+				t.Errorf("Validate(phone_number %q) = %v, %v; want %q", tt.number, out["phone_number"], err, tt.want)
 			}
 		})
 	}
-	if _, err := newSet(Options{PhonePattern: "("}); err == nil {
-		t.Error("New accepted a phone pattern that does not compile")
-	}
-	if _, err := New(Options{OTPFields: testOTPFields}); err == nil {
-		t.Error("New accepted no phone pattern")
+	for _, regions := range [][]string{{"XX"}, {"CN", "cn"}, {"*", "*"}, {""}} {
+		if _, err := newSet(Options{Phone: PhonePolicy{Regions: regions}}); err == nil {
+			t.Errorf("New accepted the phone regions %q", regions)
+		}
 	}
 }
 
-func TestSetCheckEmail(t *testing.T) {
-	s := testSet(t)
+func TestSetNormalizeEmail(t *testing.T) {
+	ascii := testSet(t)
+	idn, err := newSet(Options{EmailIDN: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 57) + ".com"
 	for _, tt := range []struct {
-		addr string
-		ok   bool
+		addr          string
+		want, wantIDN string // "": malformed
 	}{
-		{"a@example.com", true},
-		{"A.B+tag@Example.COM", true},
-		{`"quoted"@example.com`, true},
-		{"用户@例子.广告", true},
-		{"", false},
-		{"a", false},
-		{"a@b", false},
-		{"a b@example.com", false},
-		{"a@example.com\r", false},
-		{"a@example.com\u0085", false},
-		{"@example.com", false},
-		{strings.Repeat("a", 64) + "@" + strings.Repeat("b", 63) + "." + strings.Repeat("c", 63) + "." + strings.Repeat("d", 63) + ".com", false},
+		{"a@example.com", "a@example.com", "a@example.com"},
+		{"A.B+tag@Example.COM", "A.B+tag@Example.COM", "A.B+tag@example.com"},
+		{".a..b.@x.test", ".a..b.@x.test", ".a..b.@x.test"}, // the HTML grammar allows dots anywhere
+		{`"victim"@x.test`, "", ""},
+		{"victim@ｘ.test", "", "victim@x.test"},
+		{"victim\u200b@x.test", "", ""},
+		{"用户@例子.广告", "", ""},
+		{"a@bücher.test", "", "a@xn--bcher-kva.test"},
+		{"a@[127.0.0.1]", "", ""},
+		{"a(comment)@x.test", "", ""},
+		{"", "", ""},
+		{"a", "", ""},
+		{"a@b", "", ""},
+		{"a@x.123", "", ""},
+		{"a@x.1-2", "a@x.1-2", "a@x.1-2"},
+		{"a@-x.test", "", ""},
+		{"a@x-.test", "", ""},
+		{"a@x..test", "", ""},
+		{"a@x.test.", "", ""},
+		{"a@" + strings.Repeat("b", 64) + ".test", "", ""},
+		{"a@" + strings.Repeat("b", 63) + ".test", "a@" + strings.Repeat("b", 63) + ".test", "a@" + strings.Repeat("b", 63) + ".test"},
+		{"a b@example.com", "", ""},
+		{"a@b@example.com", "", ""},
+		{"a@example.com\r", "", ""},
+		{"a@example.com\u0085", "", ""},
+		{"@example.com", "", ""},
+		{long, long, long},
+		{"a" + long, "", ""},
 	} {
-		if got := s.CheckEmail(tt.addr); got != tt.ok {
-			t.Errorf("CheckEmail(%q) = %v, want %v", tt.addr, got, tt.ok)
+		for _, c := range []struct {
+			s    *Set
+			want string
+		}{{ascii, tt.want}, {idn, tt.wantIDN}} {
+			got, ok := c.s.NormalizeEmail(tt.addr)
+			if got != c.want || ok != (c.want != "") {
+				t.Errorf("NormalizeEmail(%q) (IDN %v) = %q, %v; want %q", tt.addr, c.s == idn, got, ok, c.want)
+			}
 		}
 	}
 }
@@ -675,7 +718,7 @@ func TestNewOTPFields(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
-			s, err := New(Options{PhonePattern: `^[0-9]+$`, OTPFields: tt.fields, Custom: tt.custom})
+			s, err := New(Options{OTPFields: tt.fields, Custom: tt.custom})
 			if err == nil || s != nil {
 				t.Fatalf("New(%+v) = %v, %v; want an error", tt.fields, s, err)
 			}
@@ -688,9 +731,8 @@ func TestNewOTPFields(t *testing.T) {
 	// Other names: the Set, its schema and Validate use them, and the
 	// default names become free for custom attributes.
 	s, err := New(Options{
-		PhonePattern: `^[0-9]+$`,
-		OTPFields:    []OTPField{{Attribute: "phone_number", Token: "sms_token", Code: "sms_code"}, {Attribute: "email", Token: "mail_token", Code: "mail_code"}},
-		Custom:       []Attribute{{Name: "email_otp", Type: "string"}},
+		OTPFields: []OTPField{{Attribute: "phone_number", Token: "sms_token", Code: "sms_code"}, {Attribute: "email", Token: "mail_token", Code: "mail_code"}},
+		Custom:    []Attribute{{Name: "email_otp", Type: "string"}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -717,13 +759,13 @@ func TestNewOTPFields(t *testing.T) {
 	if !reflect.DeepEqual(doc.DependentRequired, wantDeps) {
 		t.Errorf("dependentRequired = %v, want %v", doc.DependentRequired, wantDeps)
 	}
-	if got, want := doc.Properties["email"].Description, "Email address. Changing it requires mail_token and mail_code; it cannot be removed."; got != want {
+	if got, want := doc.Properties["email"].Description, "Email address. Changing it requires mail_token and mail_code; it cannot be removed. "; !strings.HasPrefix(got, want) {
 		t.Errorf("email description = %q, want %q", got, want)
 	}
 	if got, want := doc.Properties["sms_code"].Description, "The verification code received by SMS."; got != want {
 		t.Errorf("sms_code description = %q, want %q", got, want)
 	}
-	if _, err := s.Validate(decode(t, `{"phone_number":"123","sms_token":"t","sms_code":""}`)); !errors.Is(err, ErrInvalidValue) {
+	if _, err := s.Validate(decode(t, `{"phone_number":"13612345678","sms_token":"t","sms_code":""}`)); !errors.Is(err, ErrInvalidValue) {
 		t.Errorf("Validate(empty sms_code) = %v, want %v", err, ErrInvalidValue)
 	}
 }

@@ -9,9 +9,11 @@
 //     several processes on one machine.
 //
 // Both create their tables on open (migrations embedded in the binary,
-// applied once, safe when several processes open the database at once),
-// keep attributes as JSON, enforce the uniqueness of email addresses
-// (ignoring case) and phone numbers with unique indexes, apply each update
+// SQL and Go steps, applied once under a lock, safe when several processes
+// open the database at once; migration 2 normalises stored addresses, see
+// OpenOptions), keep attributes as JSON, enforce the uniqueness of email
+// addresses (ignoring ASCII case) and phone numbers (E.164) with unique
+// indexes, apply each update
 // atomically with its version check, and pass the conformance kits
 // userinfotest.TestUserStore and userinfotest.TestOTPStore.
 //

@@ -56,6 +56,7 @@ var otpChecks = []check[otp.Store]{
 	{"Purge", checkPurge},
 	{"OTPContextCanceled", checkOTPContextCanceled},
 	{"OTPConcurrentUse", checkOTPConcurrentUse},
+	{"ThrottleAcrossSpellings", checkThrottleAcrossSpellings},
 }
 
 func testOTPStore(t tester, newStore MakeOTPStore, names ...string) {

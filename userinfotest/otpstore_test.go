@@ -25,6 +25,7 @@ const (
 	otpFlawCreateOverwrites          // Create replaces an existing record
 	otpFlawAliasesCodeHash           // keeps and returns the caller's slice
 	otpFlawCountsDenied              // Throttle counts refused sends too
+	otpFlawOffByOne                  // Throttle allows limit+1 sends
 	otpFlawRetryFromNewest           // retryAfter from the newest send, not the oldest
 	otpFlawPurgesLive                // Purge drops every throttle count
 	otpFlawIgnoresOTPContext         // works with canceled contexts
@@ -144,6 +145,9 @@ func (s *flawedOTPStore) Throttle(ctx context.Context, key string, now time.Time
 			counted = append(counted, at)
 		}
 	}
+	if s.flaw == otpFlawOffByOne {
+		limit++
+	}
 	if len(counted) >= limit {
 		if s.flaw == otpFlawCountsDenied {
 			s.sends[key] = append(s.sends[key], now)
@@ -210,6 +214,7 @@ func TestTestOTPStoreFindsFlaws(t *testing.T) {
 		{"Create overwrites", otpFlawCreateOverwrites, nil, []string{"CreateDuplicate"}},
 		{"aliases CodeHash", otpFlawAliasesCodeHash, nil, []string{"CodeHashAliasing"}},
 		{"counts refused sends", otpFlawCountsDenied, nil, []string{"Throttle"}},
+		{"allows one send too many", otpFlawOffByOne, nil, []string{"Throttle", "ThrottleAcrossSpellings"}},
 		{"retryAfter from the newest send", otpFlawRetryFromNewest, nil, []string{"Throttle"}},
 		{"Purge drops live counts", otpFlawPurgesLive, nil, []string{"Purge"}},
 		{"ignores context", otpFlawIgnoresOTPContext, nil, []string{"OTPContextCanceled"}},

@@ -82,6 +82,7 @@ var userChecks = []check[Store]{
 	{"ContextCanceled", checkContextCanceled},
 	{"ConcurrentUse", checkConcurrentUse},
 	{"Redemptions", checkRedemptions},
+	{"UniqueAcrossSpellings", checkUniqueAcrossSpellings},
 }
 
 func testUserStore(t tester, newStore MakeStore, names ...string) {

@@ -10,6 +10,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/ciamkit/userinfo/internal/address"
 )
 
 // Encode returns the JSON object of attrs. Numbers are written as
@@ -45,39 +47,28 @@ func Decode(b []byte) (map[string]any, error) {
 	return attrs, nil
 }
 
-// EmailKey returns the index key of an "email" value: the address with its
-// ASCII letters lower-cased (FoldEmail), or nil when the value is not a
-// non-empty string and so holds no address.
+// EmailKey returns the index key of an "email" value: address.EmailKey of
+// the address (its ASCII letters lower-cased), or nil when the value is not
+// a non-empty string and so holds no address. Values are stored in the form
+// the registry normalised them to, so the key is that of every spelling of
+// the address.
 func EmailKey(v any) *string {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		return nil
 	}
-	s = FoldEmail(s)
+	s = address.EmailKey(s)
 	return &s
 }
 
-// FoldEmail returns the form in which email addresses are compared: ASCII
-// letters lower-cased, everything else exact. The contract compares
-// addresses case-insensitively; Unicode case folding is not used, so that
-// "\u212Aate@x.test" (KELVIN SIGN) and "kate@x.test" stay two addresses and
-// the holder of one cannot block the other.
-func FoldEmail(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + ('a' - 'A')
-		}
-	}
-	return string(b)
-}
-
-// PhoneKey returns the index key of a "phone_number" value: the number as
-// it is, or nil when the value is not a non-empty string.
+// PhoneKey returns the index key of a "phone_number" value: address.PhoneKey
+// of the number, stored in E.164, or nil when the value is not a non-empty
+// string.
 func PhoneKey(v any) *string {
 	s, ok := v.(string)
 	if !ok || s == "" {
 		return nil
 	}
+	s = address.PhoneKey(s)
 	return &s
 }

@@ -51,8 +51,23 @@ type Store struct {
 	replay *ReplayStore
 }
 
-// Open connects to the database dsn with a new pool, creates or upgrades the
-// tables, and returns the store; [Store.Close] closes the pool.
+// Options configures [OpenOptions] and [NewOptions].
+type Options struct {
+	// Registry gives the stored forms of email addresses and phone numbers
+	// for the data migration that normalises them (migration 2): national
+	// numbers are read in the first region of its phone policy. Give the
+	// registry the server uses. Default: userinfo.NewRegistry with the
+	// zero RegistryConfig (mainland China, ASCII email addresses).
+	Registry *userinfo.Registry
+}
+
+// Open connects to dsn as [OpenOptions] does with the zero Options.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	return OpenOptions(ctx, dsn, Options{})
+}
+
+// OpenOptions connects to the database dsn with a new pool, creates or
+// upgrades the tables, and returns the store; [Store.Close] closes the pool.
 //
 // dsn is a PostgreSQL URL or keyword/value string, as pgxpool.ParseConfig
 // reads it: pool settings are its pool_max_conns, pool_min_conns,
@@ -61,7 +76,7 @@ type Store struct {
 // the number of CPUs, whichever is more), and the tables go into the first
 // schema of search_path. For settings a DSN cannot carry, build the pool
 // yourself and call [New].
-func Open(ctx context.Context, dsn string) (*Store, error) {
+func OpenOptions(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
@@ -70,7 +85,7 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s, err := New(ctx, pool)
+	s, err := NewOptions(ctx, pool, opts)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -79,16 +94,32 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 	return s, nil
 }
 
-// New returns a store on pool, after creating or upgrading the tables. The
-// caller keeps the pool: [Store.Close] does not close it.
-//
-// Migrations run in one transaction that first takes an advisory lock for
-// the schema, so any number of processes may call New or [Open] at once.
+// New returns a store on pool as [NewOptions] does with the zero Options.
 func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
+	return NewOptions(ctx, pool, Options{})
+}
+
+// NewOptions returns a store on pool, after creating or upgrading the
+// tables. The caller keeps the pool: [Store.Close] does not close it.
+//
+// Migrations, SQL and Go steps, run in one transaction that first takes an
+// advisory lock for the schema, so any number of processes may call New or
+// [Open] at once: the others wait. Migration 2 moves stored phone numbers to
+// E.164 and email domains to their A-label form; when two users would then
+// hold one address, it fails with an error that names them (not the
+// address) and changes nothing.
+func NewOptions(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: New: pool is nil")
 	}
-	if err := migrate(ctx, pool); err != nil {
+	reg := opts.Registry
+	if reg == nil {
+		var err error
+		if reg, err = userinfo.NewRegistry(userinfo.RegistryConfig{}); err != nil {
+			return nil, fmt.Errorf("postgres: %w", err)
+		}
+	}
+	if err := migrate(ctx, pool, reg); err != nil {
 		return nil, fmt.Errorf("postgres: migrating: %w", err)
 	}
 	s := &Store{pool: pool}
@@ -106,9 +137,18 @@ func (s *Store) Close() {
 // Pool returns the store's connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// migrate applies the embedded migrations that the schema lacks.
-func migrate(ctx context.Context, pool *pgxpool.Pool) error {
+// migrate applies the embedded migrations and Go steps that the schema
+// lacks.
+func migrate(ctx context.Context, pool *pgxpool.Pool, reg *userinfo.Registry) error {
 	ms, err := sqlcommon.Migrations(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	plan, err := sqlcommon.Plan(ms, []sqlcommon.Step[pgx.Tx]{
+		{Version: 2, Name: "normalize addresses", Run: func(ctx context.Context, tx pgx.Tx) error {
+			return normalizeAddresses(ctx, tx, reg)
+		}},
+	})
 	if err != nil {
 		return err
 	}
@@ -127,12 +167,19 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM userinfo_schema_migrations`).Scan(&applied); err != nil {
 			return err
 		}
-		for _, m := range ms {
+		for _, m := range plan {
 			if m.Version <= applied {
 				continue
 			}
-			if _, err := tx.Exec(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
+			if m.SQL != "" {
+				if _, err := tx.Exec(ctx, m.SQL); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
+			}
+			if m.Run != nil {
+				if err := m.Run(ctx, tx); err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+				}
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO userinfo_schema_migrations (version) VALUES ($1)`, m.Version); err != nil {
 				return err
@@ -142,10 +189,59 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	})
 }
 
-// Names of the unique constraints (migrations/0001_init.sql).
+// normalizeAddresses is the Go step of migration 2: it rewrites every stored
+// email address and phone number to the form reg stores (E.164, an A-label
+// domain) with its keys, and a new version, so that ETags change with the
+// values. Keys of rewritten users are cleared first, so that the new keys
+// never collide with old ones on the way.
+func normalizeAddresses(ctx context.Context, tx pgx.Tx, reg *userinfo.Registry) error {
+	rows, err := tx.Query(ctx, `SELECT subject, attributes FROM userinfo_users ORDER BY subject`)
+	if err != nil {
+		return err
+	}
+	var users []sqlcommon.StoredUser
+	for rows.Next() {
+		var (
+			subject string
+			raw     []byte
+		)
+		if err := rows.Scan(&subject, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		attrs, err := attrjson.Decode(raw)
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("user %q: %w", subject, err)
+		}
+		users = append(users, sqlcommon.StoredUser{Subject: subject, Attributes: attrs})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rewrites, _, err := sqlcommon.NormalizeAddresses(users, reg)
+	if err != nil {
+		return err
+	}
+	for _, r := range rewrites {
+		if _, err := tx.Exec(ctx, `UPDATE userinfo_users SET email_key = NULL, phone_key = NULL WHERE subject = $1`, r.Subject); err != nil {
+			return err
+		}
+	}
+	for _, r := range rewrites {
+		if _, err := tx.Exec(ctx, `UPDATE userinfo_users SET version = version + 1, attributes = $2::jsonb, email_key = $3, phone_key = $4 WHERE subject = $1`,
+			r.Subject, string(r.Attributes), r.EmailKey, r.PhoneKey); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Names of the unique constraints (migrations/0001_init.sql, 0002_addresses.sql).
 const (
 	emailConstraint = "userinfo_users_email_key"
-	phoneConstraint = "userinfo_users_phone_number_key"
+	phoneConstraint = "userinfo_users_phone_key" // migrations/0002_addresses.sql
 )
 
 // mapError turns unique violations of the email and phone-number
@@ -207,7 +303,7 @@ UPDATE userinfo_users SET
 	version      = version + 1,
 	updated_at   = $5,
 	email_key    = CASE WHEN $6 THEN $7 ELSE email_key END,
-	phone_number = CASE WHEN $8 THEN $9 ELSE phone_number END
+	phone_key    = CASE WHEN $8 THEN $9 ELSE phone_key END
 WHERE subject = $1 AND ($2::bigint = 0 OR version = $2::bigint)
 RETURNING version, updated_at, attributes`
 
@@ -269,14 +365,14 @@ func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (
 		return nil, fmt.Errorf("postgres: Put: %w", err)
 	}
 	u, err := scanUser(s.pool.QueryRow(ctx, `
-		INSERT INTO userinfo_users AS u (subject, version, updated_at, attributes, email_key, phone_number)
+		INSERT INTO userinfo_users AS u (subject, version, updated_at, attributes, email_key, phone_key)
 		VALUES ($1, 1, $2, $3::jsonb, $4, $5)
 		ON CONFLICT (subject) DO UPDATE SET
 			version      = u.version + 1,
 			updated_at   = EXCLUDED.updated_at,
 			attributes   = EXCLUDED.attributes,
 			email_key    = EXCLUDED.email_key,
-			phone_number = EXCLUDED.phone_number
+			phone_key    = EXCLUDED.phone_key
 		RETURNING version, updated_at, attributes`,
 		subject, time.Now(), string(raw), attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])), subject)
 	if err != nil {

@@ -62,15 +62,34 @@ type Store struct {
 	replay *ReplayStore
 }
 
-// Open opens the SQLite database file at path, creating it if needed with
-// mode 0600 (an existing file keeps its mode), creates or upgrades the tables, and returns the store. ":memory:" opens a
+// Options configures [OpenOptions].
+type Options struct {
+	// Registry gives the stored forms of email addresses and phone numbers
+	// for the data migration that normalises them (migration 2): national
+	// numbers are read in the first region of its phone policy. Give the
+	// registry the server uses. Default: userinfo.NewRegistry with the
+	// zero RegistryConfig (mainland China, ASCII email addresses).
+	Registry *userinfo.Registry
+}
+
+// Open opens the store at path as [OpenOptions] does with the zero Options.
+func Open(ctx context.Context, path string) (*Store, error) {
+	return OpenOptions(ctx, path, Options{})
+}
+
+// OpenOptions opens the SQLite database file at path, creating it if needed
+// with mode 0600 (an existing file keeps its mode), creates or upgrades the
+// tables, and returns the store. ":memory:" opens a
 // private in-memory database (on one connection). [Store.DB] gives the
 // connection pool for tuning, e.g. SetMaxOpenConns; its default is at most
 // 4 connections or the number of CPUs, whichever is more.
 //
-// Migrations run in one BEGIN IMMEDIATE transaction, so several processes
-// may open one file at once.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Migrations, SQL and Go steps, run in one BEGIN IMMEDIATE transaction, so
+// several processes may open one file at once: the others wait. Migration 2
+// moves stored phone numbers to E.164 and email domains to their A-label
+// form; when two users would then hold one address, Open fails with an error
+// that names them (not the address) and changes nothing.
+func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: Open: empty path")
 	}
@@ -101,9 +120,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	} else {
 		db.SetMaxOpenConns(max(4, runtime.NumCPU()))
 	}
+	reg := opts.Registry
+	if reg == nil {
+		if reg, err = userinfo.NewRegistry(userinfo.RegistryConfig{}); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("sqlite: %w", err)
+		}
+	}
 	s := &Store{db: db, wlock: make(chan struct{}, 1)}
 	s.replay = &ReplayStore{s: s, purge: sqlcommon.Periodic{Interval: time.Minute}}
-	if err := s.migrateWhenFree(ctx); err != nil {
+	if err := s.migrateWhenFree(ctx, reg); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
 	}
@@ -114,10 +140,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 // busy. Turning a new file to WAL needs an exclusive lock that SQLite does
 // not wait for (the busy timeout does not apply to it), so processes
 // opening one new file at once can find it locked for a moment.
-func (s *Store) migrateWhenFree(ctx context.Context) error {
+func (s *Store) migrateWhenFree(ctx context.Context, reg *userinfo.Registry) error {
 	deadline := time.Now().Add(BusyTimeout)
 	for {
-		err := s.migrate(ctx)
+		err := s.migrate(ctx, reg)
 		var e *msqlite.Error
 		if err == nil || !errors.As(err, &e) || e.Code()&0xff != sqlite3.SQLITE_BUSY || time.Now().After(deadline) {
 			return err
@@ -156,9 +182,18 @@ func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 	return tx.Commit()
 }
 
-// migrate applies the embedded migrations that the database lacks.
-func (s *Store) migrate(ctx context.Context) error {
+// migrate applies the embedded migrations and the Go steps that the
+// database lacks, in one write transaction.
+func (s *Store) migrate(ctx context.Context, reg *userinfo.Registry) error {
 	ms, err := sqlcommon.Migrations(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	plan, err := sqlcommon.Plan(ms, []sqlcommon.Step[*sql.Tx]{
+		{Version: 2, Name: "normalize addresses", Run: func(ctx context.Context, tx *sql.Tx) error {
+			return normalizeAddresses(ctx, tx, reg)
+		}},
+	})
 	if err != nil {
 		return err
 	}
@@ -172,12 +207,19 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM userinfo_schema_migrations`).Scan(&applied); err != nil {
 			return err
 		}
-		for _, m := range ms {
+		for _, m := range plan {
 			if m.Version <= applied {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
-				return fmt.Errorf("migration %s: %w", m.Name, err)
+			if m.SQL != "" {
+				if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+					return fmt.Errorf("migration %s: %w", m.Name, err)
+				}
+			}
+			if m.Run != nil {
+				if err := m.Run(ctx, tx); err != nil {
+					return fmt.Errorf("migration %d (%s): %w", m.Version, m.Name, err)
+				}
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO userinfo_schema_migrations (version, applied_at) VALUES (?, ?)`,
 				m.Version, time.Now().UTC().Format(time.RFC3339)); err != nil {
@@ -188,6 +230,54 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
+// normalizeAddresses is the Go step of migration 2: it rewrites every stored
+// email address and phone number to the form reg stores (E.164, an A-label
+// domain) with its keys, and a new version, so that ETags change with the
+// values. Keys of rewritten users are cleared first, so that the new keys
+// never collide with old ones on the way.
+func normalizeAddresses(ctx context.Context, tx *sql.Tx, reg *userinfo.Registry) error {
+	rows, err := tx.QueryContext(ctx, `SELECT subject, attributes FROM userinfo_users ORDER BY subject`)
+	if err != nil {
+		return err
+	}
+	var users []sqlcommon.StoredUser
+	for rows.Next() {
+		var subject, raw string
+		if err := rows.Scan(&subject, &raw); err != nil {
+			rows.Close()
+			return err
+		}
+		attrs, err := attrjson.Decode([]byte(raw))
+		if err != nil {
+			rows.Close()
+			return fmt.Errorf("user %q: %w", subject, err)
+		}
+		users = append(users, sqlcommon.StoredUser{Subject: subject, Attributes: attrs})
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rewrites, _, err := sqlcommon.NormalizeAddresses(users, reg)
+	if err != nil {
+		return err
+	}
+	for _, r := range rewrites {
+		if _, err := tx.ExecContext(ctx, `UPDATE userinfo_users SET email_key = NULL, phone_key = NULL WHERE subject = ?`, r.Subject); err != nil {
+			return err
+		}
+	}
+	for _, r := range rewrites {
+		if _, err := tx.ExecContext(ctx, `UPDATE userinfo_users SET version = version + 1, attributes = ?, email_key = ?, phone_key = ? WHERE subject = ?`,
+			string(r.Attributes), r.EmailKey, r.PhoneKey, r.Subject); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // mapError turns unique violations of the email and phone-number indexes
 // into the userinfo sentinels.
 func mapError(err error) error {
@@ -196,7 +286,7 @@ func mapError(err error) error {
 		switch msg := e.Error(); {
 		case strings.Contains(msg, "userinfo_users.email_key"):
 			return userinfo.ErrDuplicateEmail
-		case strings.Contains(msg, "userinfo_users.phone_number"):
+		case strings.Contains(msg, "userinfo_users.phone_key"):
 			return userinfo.ErrDuplicatePhoneNumber
 		}
 	}
@@ -292,7 +382,7 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 				version+1, at, string(next), u.Subject)
 		} else {
 			_, err = tx.ExecContext(ctx, `
-				UPDATE userinfo_users SET version = ?, updated_at = ?, attributes = ?, email_key = ?, phone_number = ?
+				UPDATE userinfo_users SET version = ?, updated_at = ?, attributes = ?, email_key = ?, phone_key = ?
 				WHERE subject = ?`,
 				version+1, at, string(next), email, phone, u.Subject)
 		}
@@ -332,14 +422,14 @@ func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (
 			at      string
 		)
 		if err := tx.QueryRowContext(ctx, `
-			INSERT INTO userinfo_users (subject, version, updated_at, attributes, email_key, phone_number)
+			INSERT INTO userinfo_users (subject, version, updated_at, attributes, email_key, phone_key)
 			VALUES (?, 1, ?, ?, ?, ?)
 			ON CONFLICT (subject) DO UPDATE SET
 				version      = version + 1,
 				updated_at   = excluded.updated_at,
 				attributes   = excluded.attributes,
 				email_key    = excluded.email_key,
-				phone_number = excluded.phone_number
+				phone_key    = excluded.phone_key
 			RETURNING version, updated_at`,
 			subject, formatTime(time.Now()), string(raw), attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])).
 			Scan(&version, &at); err != nil {
