@@ -21,6 +21,9 @@ type backend struct {
 	name  string
 	users userinfo.UserStore
 	otp   otp.Store
+	// replay remembers the DPoP proofs seen, for every process on the
+	// store.
+	replay userinfo.ReplayStore
 	// put creates or replaces a user, for -seed and the demo user.
 	put func(ctx context.Context, subject string, attrs map[string]any) error
 	// keyFile is the default OTP key file, or "" for a fresh random key.
@@ -41,11 +44,12 @@ func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*back
 	case dsn == "memory":
 		users := userinfo.NewMemoryStore()
 		return &backend{
-			name:  "memory",
-			users: users,
-			otp:   otp.NewMemoryStore(),
-			put:   putFunc(users),
-			close: func() error { return nil },
+			name:   "memory",
+			users:  users,
+			otp:    otp.NewMemoryStore(),
+			replay: userinfo.NewMemoryReplayStore(0),
+			put:    putFunc(users),
+			close:  func() error { return nil },
 		}, nil
 	case dsn == "":
 		return openSQLite(ctx, defaultDBFile, reg)
@@ -89,6 +93,7 @@ func openSQLite(ctx context.Context, path string, reg *userinfo.Registry) (*back
 		name:    "sqlite " + path,
 		users:   db,
 		otp:     db.OTP(),
+		replay:  db.Replay(),
 		put:     putFunc(db),
 		keyFile: path + ".otp-key",
 		close:   db.Close,
@@ -108,6 +113,7 @@ func openPostgres(ctx context.Context, dsn string, reg *userinfo.Registry) (*bac
 		name:   "postgres",
 		users:  db,
 		otp:    db.OTP(),
+		replay: db.Replay(),
 		put:    putFunc(db),
 		secret: db.Secret,
 		close:  func() error { db.Close(); return nil },
