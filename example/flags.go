@@ -15,20 +15,21 @@ var errUsage = errors.New("usage")
 
 // options are the parsed command-line flags.
 type options struct {
-	addr       string
-	db         string
-	jwksURL    string
-	jwksFile   string
-	issuer     string
-	audience   string
-	attributes string
-	seed       string
-	otpOutbox  string
-	otpTTL     time.Duration
-	otpKeyFile string
-	claims     []string
-	maxAuthAge time.Duration
-	publicURL  string
+	addr        string
+	db          string
+	jwksURL     string
+	jwksFile    string
+	issuer      string
+	audience    string
+	attributes  string
+	seed        string
+	otpOutbox   string
+	otpTTL      time.Duration
+	otpKeyFile  string
+	claims      []string
+	maxAuthAge  time.Duration
+	publicURL   string
+	requireDPoP bool
 	// phoneRegions are the regions of -phone-regions, the first one's
 	// national form accepted; "*" is any region.
 	phoneRegions []string
@@ -52,6 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code, 1s to 1h")
 	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file; in the database for postgres; random for memory)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clients reach the server by, which DPoP proofs name (default: http:// and the address bound)")
+	fs.BoolVar(&o.requireDPoP, "require-dpop", false, "refuse Bearer tokens: DPoP-bound tokens with their proofs only")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
 	phoneRegions := fs.String("phone-regions", "CN", "comma-separated `list` of regions (CLDR codes) whose mobile numbers are accepted, the first one's also in national form; \"*\": any region")
