@@ -21,8 +21,9 @@ type backend struct {
 	name  string
 	users userinfo.UserStore
 	otp   otp.Store
-	// put creates or replaces a user, for -seed and the demo user.
-	put func(ctx context.Context, subject string, attrs map[string]any) error
+	// create creates a user unless the subject exists (then it fails with
+	// userinfo.ErrUserExists), for -seed and the demo user.
+	create func(ctx context.Context, subject string, attrs map[string]any) error
 	// keyFile is the default OTP key file, or "" for a fresh random key.
 	keyFile string
 	// secret, on a backend that other processes share, returns a secret
@@ -44,7 +45,7 @@ func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*back
 			name:  "memory",
 			users: users,
 			otp:   otp.NewMemoryStore(),
-			put:   putFunc(users),
+			create: createFunc(users),
 			close: func() error { return nil },
 		}, nil
 	case dsn == "":
@@ -89,7 +90,7 @@ func openSQLite(ctx context.Context, path string, reg *userinfo.Registry) (*back
 		name:    "sqlite " + path,
 		users:   db,
 		otp:     db.OTP(),
-		put:     putFunc(db),
+		create:  createFunc(db),
 		keyFile: path + ".otp-key",
 		close:   db.Close,
 	}, nil
@@ -108,18 +109,18 @@ func openPostgres(ctx context.Context, dsn string, reg *userinfo.Registry) (*bac
 		name:   "postgres",
 		users:  db,
 		otp:    db.OTP(),
-		put:    putFunc(db),
+		create: createFunc(db),
 		secret: db.Secret,
 		close:  func() error { db.Close(); return nil },
 	}, nil
 }
 
-// putFunc adapts a store's Put to backend.put.
-func putFunc(s interface {
-	Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error)
+// createFunc adapts a store's Create to backend.create.
+func createFunc(s interface {
+	Create(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error)
 }) func(context.Context, string, map[string]any) error {
 	return func(ctx context.Context, subject string, attrs map[string]any) error {
-		_, err := s.Put(ctx, subject, attrs)
+		_, err := s.Create(ctx, subject, attrs)
 		return err
 	}
 }
