@@ -42,11 +42,11 @@ func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*back
 	case dsn == "memory":
 		users := userinfo.NewMemoryStore()
 		return &backend{
-			name:  "memory",
-			users: users,
-			otp:   otp.NewMemoryStore(),
+			name:   "memory",
+			users:  users,
+			otp:    otp.NewMemoryStore(),
 			create: createFunc(users),
-			close: func() error { return nil },
+			close:  func() error { return nil },
 		}, nil
 	case dsn == "":
 		return openSQLite(ctx, defaultDBFile, reg)
