@@ -190,6 +190,32 @@ func handlerRegistry(cfg Config) (*Registry, error) {
 	return reg, nil
 }
 
+// Ready reports whether the handler can serve requests now, for a readiness
+// probe (such as GET /readyz): nil when the user store answers and the token
+// verifier has its keys. It asks only what can answer:
+//
+//   - Config.Store, when it has a method Ping(ctx context.Context) error
+//     (the stores of package sqlstore and [MemoryStore] have it);
+//   - Config.Tokens, when it has a method Ready(ctx context.Context) error
+//     (as accesstoken.RemoteKeySet has: wrap the verifier to forward it).
+//
+// Anything else counts as ready. The first error is returned, wrapped; it may
+// name a host, so answer a probe with the status only. Give ctx a deadline:
+// a Ready method may wait for it.
+func (h *Handler) Ready(ctx context.Context) error {
+	if p, ok := h.store.(interface{ Ping(context.Context) error }); ok {
+		if err := p.Ping(ctx); err != nil {
+			return fmt.Errorf("userinfo: the user store does not answer: %w", err)
+		}
+	}
+	if r, ok := h.auth.Verifier.(interface{ Ready(context.Context) error }); ok {
+		if err := r.Ready(ctx); err != nil {
+			return fmt.Errorf("userinfo: the token verifier is not ready: %w", err)
+		}
+	}
+	return nil
+}
+
 // Authenticator returns the handler's bearer-token authenticator, so that
 // other endpoints of the server (such as the OTP send endpoint) can share it.
 func (h *Handler) Authenticator() *Authenticator { return h.auth }

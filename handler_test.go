@@ -837,3 +837,47 @@ func TestSchemaHandler(t *testing.T) {
 		t.Errorf("POST: Allow = %q", got)
 	}
 }
+
+// pingStore is a UserStore with Ping.
+type pingStore struct {
+	UserStore
+	err error
+}
+
+func (s pingStore) Ping(context.Context) error { return s.err }
+
+// readyVerifier is a TokenVerifier with Ready.
+type readyVerifier struct {
+	TokenVerifier
+	err error
+}
+
+func (v readyVerifier) Ready(context.Context) error { return v.err }
+
+func TestReady(t *testing.T) {
+	down := errors.New("connection refused")
+	noKeys := errors.New("no key set yet")
+	tests := []struct {
+		name    string
+		store   UserStore
+		tokens  TokenVerifier
+		wantErr error
+	}{
+		{name: "neither can tell", store: NewMemoryStore(), tokens: TokenVerifierFunc(testVerifier)},
+		{name: "both ready", store: pingStore{NewMemoryStore(), nil}, tokens: readyVerifier{TokenVerifierFunc(testVerifier), nil}},
+		{name: "store down", store: pingStore{NewMemoryStore(), down}, tokens: readyVerifier{TokenVerifierFunc(testVerifier), nil}, wantErr: down},
+		{name: "no keys", store: pingStore{NewMemoryStore(), nil}, tokens: readyVerifier{TokenVerifierFunc(testVerifier), noKeys}, wantErr: noKeys},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := New(Config{Tokens: tt.tokens, Store: tt.store})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = h.Ready(context.Background())
+			if tt.wantErr == nil && err != nil || tt.wantErr != nil && !errors.Is(err, tt.wantErr) {
+				t.Errorf("Ready: got %v, want %v", err, tt.wantErr)
+			}
+		})
+	}
+}

@@ -25,6 +25,9 @@ var (
 	ErrDuplicateEmail = errors.New("userinfo: email address already in use")
 	// ErrDuplicatePhoneNumber: another user holds the phone number.
 	ErrDuplicatePhoneNumber = errors.New("userinfo: phone number already in use")
+	// ErrUserExists: a user with the subject exists already. Only the
+	// stores' Create methods return it, never UpdateUser.
+	ErrUserExists = errors.New("userinfo: user already exists")
 )
 
 // User is a user as a [UserStore] holds it.
@@ -195,6 +198,29 @@ func (s *MemoryStore) Put(ctx context.Context, subject string, attrs map[string]
 	defer mu.mu.Unlock()
 	return s.store(subject, mu, attrs, time.Now(), nil)
 }
+
+// Create creates the user subject with the attributes attrs, as the example
+// server's -seed does, and returns it. It fails, changing nothing, with
+// ErrUserExists when the subject is taken, and with ErrDuplicateEmail or
+// ErrDuplicatePhoneNumber as UpdateUser does. Values must be what
+// encoding/json can encode.
+func (s *MemoryStore) Create(ctx context.Context, subject string, attrs map[string]any) (*User, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	v, _ := s.users.LoadOrStore(subject, &memUser{})
+	mu := v.(*memUser)
+	mu.mu.Lock()
+	defer mu.mu.Unlock()
+	if mu.doc != nil {
+		return nil, ErrUserExists
+	}
+	return s.store(subject, mu, attrs, time.Now(), nil)
+}
+
+// Ping reports whether the store can serve requests; a MemoryStore always
+// can. See [Handler.Ready].
+func (s *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 
 // store encodes attrs as mu's new state, under mu's lock, moving the index
 // entries all at once or not at all. When every check has passed, it calls

@@ -24,8 +24,9 @@ type backend struct {
 	// replay remembers the DPoP proofs seen, for every process on the
 	// store.
 	replay userinfo.ReplayStore
-	// put creates or replaces a user, for -seed and the demo user.
-	put func(ctx context.Context, subject string, attrs map[string]any) error
+	// create creates a user unless the subject exists (then it fails with
+	// userinfo.ErrUserExists), for -seed and the demo user.
+	create func(ctx context.Context, subject string, attrs map[string]any) error
 	// keyFile is the default OTP key file, or "" for a fresh random key.
 	keyFile string
 	// secret, on a backend that other processes share, returns a secret
@@ -48,7 +49,7 @@ func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*back
 			users:  users,
 			otp:    otp.NewMemoryStore(),
 			replay: userinfo.NewMemoryReplayStore(0),
-			put:    putFunc(users),
+			create: createFunc(users),
 			close:  func() error { return nil },
 		}, nil
 	case dsn == "":
@@ -94,7 +95,7 @@ func openSQLite(ctx context.Context, path string, reg *userinfo.Registry) (*back
 		users:   db,
 		otp:     db.OTP(),
 		replay:  db.Replay(),
-		put:     putFunc(db),
+		create:  createFunc(db),
 		keyFile: path + ".otp-key",
 		close:   db.Close,
 	}, nil
@@ -114,18 +115,18 @@ func openPostgres(ctx context.Context, dsn string, reg *userinfo.Registry) (*bac
 		users:  db,
 		otp:    db.OTP(),
 		replay: db.Replay(),
-		put:    putFunc(db),
+		create: createFunc(db),
 		secret: db.Secret,
 		close:  func() error { db.Close(); return nil },
 	}, nil
 }
 
-// putFunc adapts a store's Put to backend.put.
-func putFunc(s interface {
-	Put(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error)
+// createFunc adapts a store's Create to backend.create.
+func createFunc(s interface {
+	Create(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error)
 }) func(context.Context, string, map[string]any) error {
 	return func(ctx context.Context, subject string, attrs map[string]any) error {
-		_, err := s.Put(ctx, subject, attrs)
+		_, err := s.Create(ctx, subject, attrs)
 		return err
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/url"
 	"strings"
 	"time"
@@ -33,6 +34,19 @@ type options struct {
 	// phoneRegions are the regions of -phone-regions, the first one's
 	// national form accepted; "*" is any region.
 	phoneRegions []string
+	// tokenCache is the size of the verified-token cache; 0 is off.
+	tokenCache int
+	// corsOrigins are the origins of -cors-origins; none: no CORS.
+	corsOrigins []string
+	logLevel    slog.Level
+}
+
+// logLevels are the values of -log-level.
+var logLevels = map[string]slog.Level{
+	"debug": slog.LevelDebug,
+	"info":  slog.LevelInfo,
+	"warn":  slog.LevelWarn,
+	"error": slog.LevelError,
 }
 
 // parseFlags parses args; usage and errors go to stderr. The error wraps
@@ -48,13 +62,16 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.issuer, "issuer", "", "required \"iss\" of access tokens")
 	fs.StringVar(&o.audience, "audience", "", "required \"aud\" of access tokens")
 	fs.StringVar(&o.attributes, "attributes", "", "custom attribute registry, a JSON file {\"attributes\": […]}")
-	fs.StringVar(&o.seed, "seed", "", "JSON file: an array of users upserted at start, [{\"sub\":\"u1\",\"email\":…}]")
+	fs.StringVar(&o.seed, "seed", "", "JSON file: an array of users created at start if they do not exist yet (existing ones are left as they are), [{\"sub\":\"u1\",\"email\":…}]; without it the development issuer creates a demo user")
 	fs.StringVar(&o.otpOutbox, "otp-outbox", "", "append each OTP sent as a JSON line to the file at `PATH` (default: print codes to the console)")
 	fs.DurationVar(&o.otpTTL, "otp-ttl", 5*time.Minute, "lifetime of a one-time code, 1s to 1h")
 	fs.StringVar(&o.otpKeyFile, "otp-key-file", "", "file holding the secret that OTP codes are hashed with; created when absent; replicas must share it (default: beside the SQLite file; in the database for postgres; random for memory)")
 	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clients reach the server by, which DPoP proofs name (default: http:// and the address bound)")
 	fs.BoolVar(&o.requireDPoP, "require-dpop", false, "refuse Bearer tokens: DPoP-bound tokens with their proofs only")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
+	fs.IntVar(&o.tokenCache, "token-cache", 10000, "verified access tokens kept, so that a repeated token skips the signature check (0: off)")
+	cors := fs.String("cors-origins", "", "comma-separated `list` of origins allowed to call from a browser (CORS with preflight), such as https://app.example.com; \"*\": any (default: none, no CORS headers)")
+	logLevel := fs.String("log-level", "info", "`level` of the log: debug, info, warn or error; at debug every refused request's cause is logged")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
 	phoneRegions := fs.String("phone-regions", "CN", "comma-separated `list` of regions (CLDR codes) whose mobile numbers are accepted, the first one's also in national form; \"*\": any region")
 	fs.Usage = func() {
@@ -84,6 +101,23 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	if o.maxAuthAge < 0 {
 		return nil, fmt.Errorf("%w: -max-auth-age must not be negative", errUsage)
 	}
+	if o.tokenCache < 0 {
+		return nil, fmt.Errorf("%w: -token-cache must not be negative", errUsage)
+	}
+	level, ok := logLevels[*logLevel]
+	if !ok {
+		return nil, fmt.Errorf("%w: -log-level must be debug, info, warn or error", errUsage)
+	}
+	o.logLevel = level
+	for origin := range strings.SplitSeq(*cors, ",") {
+		if origin = strings.TrimSpace(origin); origin == "" {
+			continue
+		}
+		if !validOrigin(origin) {
+			return nil, fmt.Errorf("%w: -cors-origins: %q is not an origin such as https://app.example.com (scheme and host, no path), nor \"*\"", errUsage, origin)
+		}
+		o.corsOrigins = append(o.corsOrigins, origin)
+	}
 	for r := range strings.SplitSeq(*phoneRegions, ",") {
 		if r = strings.TrimSpace(r); r != "" {
 			o.phoneRegions = append(o.phoneRegions, r)
@@ -98,4 +132,15 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		}
 	}
 	return o, nil
+}
+
+// validOrigin reports whether s is "*" or an http or https origin: scheme,
+// host and port, which may hold one "*" wildcard (https://*.example.com).
+func validOrigin(s string) bool {
+	if s == "*" {
+		return true
+	}
+	u, err := url.Parse(strings.Replace(s, "*", "wildcard", 1))
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.Fragment == "" && u.User == nil && !strings.HasSuffix(s, "/")
 }

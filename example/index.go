@@ -15,6 +15,8 @@ func indexHandler(dev bool) http.Handler {
   POST  /otp/send          send a code to a new address: {"usage":"update_userinfo","email":"…"}
   GET   /userinfo/schema   the JSON Schema of a PATCH body
   GET   /openapi.json      the OpenAPI 3.1 description of these endpoints
+  GET   /healthz           200 while the process lives
+  GET   /readyz            200 once the store answers and a key set is loaded, else 503
 `)
 	if dev {
 		b.WriteString(`

@@ -22,15 +22,20 @@
 //	-issuer ISS           required "iss" of tokens
 //	-audience AUD         required "aud" of tokens
 //	-attributes PATH      custom attribute registry, JSON: {"attributes": […]}
-//	-seed PATH            JSON array of users upserted at start: [{"sub":"u1", …}]
+//	-seed PATH            JSON array of users created at start if absent: [{"sub":"u1", …}]
 //	-otp-outbox PATH      append each code sent as a JSON line (default: print to the console)
 //	-otp-ttl DURATION     lifetime of a code (default 5m)
 //	-otp-key-file PATH    secret of the stored code hashes, shared by replicas
 //	-claims LIST          comma-separated claims to release ("sub" always; default every claim)
+//	-token-cache N        verified tokens kept (default 10000; 0 off)
+//	-cors-origins LIST    origins allowed to call from a browser (default none: no CORS)
+//	-log-level LEVEL      debug, info, warn or error (default info)
 //
 // Once it accepts connections it prints "listening on http://HOST:PORT" to
-// standard error; request logs follow there, as log/slog text lines that
-// never contain tokens, otp_tokens or codes. SIGINT or SIGTERM shut it down
+// standard error; request logs follow there, one log/slog text line per
+// request that never contains tokens, otp_tokens, codes or addresses. GET
+// /healthz answers while the process lives, GET /readyz once the store
+// answers and a key set is loaded. SIGINT or SIGTERM shut it down
 // gracefully.
 package main
 

@@ -33,16 +33,10 @@ func demoUser() map[string]any {
 
 // ensureDemoUser creates the demo user unless it exists: a restart must not
 // undo the changes made to it. Its addresses are stored as the registry
-// normalises them; a phone number that the phone policy refuses (with
-// -phone-regions US, say) is left out rather than failing the start.
+// normalises them; one that the phone policy refuses (with -phone-regions
+// US, say) or that another user holds already is left out, so that creating
+// it never fails on them. created is false when the user existed.
 func ensureDemoUser(ctx context.Context, b *backend, reg *userinfo.Registry) (created bool, err error) {
-	_, err = b.users.GetUser(ctx, demoSubject)
-	switch {
-	case err == nil:
-		return false, nil
-	case !errors.Is(err, userinfo.ErrUserNotFound):
-		return false, fmt.Errorf("demo user: %w", err)
-	}
 	attrs := demoUser()
 	for _, ch := range userinfo.Channels() {
 		v, _ := attrs[ch.Attribute].(string)
@@ -53,10 +47,53 @@ func ensureDemoUser(ctx context.Context, b *backend, reg *userinfo.Registry) (cr
 			delete(attrs, ch.VerifiedClaim)
 		}
 	}
-	if err := b.put(ctx, demoSubject, attrs); err != nil {
+	// Each refusal of an address drops that address: at most one try per
+	// channel, and one without any.
+	for range len(userinfo.Channels()) + 1 {
+		created, err = createUser(ctx, b, demoSubject, attrs)
+		var dropped bool
+		for _, ch := range userinfo.Channels() {
+			if errors.Is(err, duplicateErrors[ch.Name]) {
+				delete(attrs, ch.Attribute)
+				delete(attrs, ch.VerifiedClaim)
+				dropped = true
+			}
+		}
+		if !dropped {
+			break
+		}
+	}
+	if err != nil {
 		return false, fmt.Errorf("demo user: %w", err)
 	}
-	return true, nil
+	return created, nil
+}
+
+// duplicateErrors are the store's errors for an address another user holds,
+// by channel.
+var duplicateErrors = map[string]error{
+	userinfo.ChannelEmail: userinfo.ErrDuplicateEmail,
+	userinfo.ChannelSMS:   userinfo.ErrDuplicatePhoneNumber,
+}
+
+// createUser creates the user subject with attrs unless it exists. created
+// is false when it existed: made by an earlier start or by another replica
+// meanwhile. A replica creating the same user at the same moment may make
+// this one see the user's own address as taken; then the user exists, and
+// that counts as created too.
+func createUser(ctx context.Context, b *backend, subject string, attrs map[string]any) (created bool, err error) {
+	err = b.create(ctx, subject, attrs)
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, userinfo.ErrUserExists):
+		return false, nil
+	case errors.Is(err, userinfo.ErrDuplicateEmail), errors.Is(err, userinfo.ErrDuplicatePhoneNumber):
+		if _, gerr := b.users.GetUser(ctx, subject); gerr == nil {
+			return false, nil
+		}
+	}
+	return false, err
 }
 
 // seedUser is one element of a -seed file: "sub" and the user's claims.
@@ -139,13 +176,18 @@ func parseSeed(r io.Reader, reg *userinfo.Registry) ([]seedUser, error) {
 	return users, nil
 }
 
-// applySeed upserts users into the backend: each is created, or replaced
-// with exactly the seeded claims.
-func applySeed(ctx context.Context, b *backend, users []seedUser) error {
+// applySeed creates each seeded user that does not exist yet, each in one
+// atomic write, and leaves existing users as they are. It returns how many
+// it created.
+func applySeed(ctx context.Context, b *backend, users []seedUser) (created int, err error) {
 	for _, u := range users {
-		if err := b.put(ctx, u.subject, u.attrs); err != nil {
-			return fmt.Errorf("-seed: user %q: %w", u.subject, err)
+		c, err := createUser(ctx, b, u.subject, u.attrs)
+		if err != nil {
+			return created, fmt.Errorf("-seed: user %q: %w", u.subject, err)
+		}
+		if c {
+			created++
 		}
 	}
-	return nil
+	return created, nil
 }

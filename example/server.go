@@ -38,6 +38,9 @@ type app struct {
 	logger  *slog.Logger
 	// dev is the development issuer, or nil when tokens come from a JWK Set.
 	dev *devIssuer
+	// keysReady, for a key set fetched from -jwks-url, reports whether it
+	// has been fetched; nil for keys at hand.
+	keysReady func(context.Context) error
 	// console is where codes are printed without -otp-outbox: stderr.
 	console io.Writer
 	closers []func() error
@@ -120,7 +123,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // behind the request log. Logs and console codes go to stderr. ctx owns
 // background work (the JWK Set refresh).
 func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error) {
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	a := &app{logger: logger, console: stderr}
 	defer func() {
 		if err != nil {
@@ -156,19 +159,29 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		if err != nil {
 			return nil, err
 		}
-		if err := applySeed(ctx, b, users); err != nil {
+		created, err := applySeed(ctx, b, users)
+		if err != nil {
 			return nil, err
 		}
-		logger.Info("seeded users", "count", len(users))
-	} else if created, err := ensureDemoUser(ctx, b, registry); err != nil {
-		return nil, err
-	} else if created {
-		logger.Info("created the demo user", "sub", demoSubject)
+		logger.Info("seeded users", "created", created, "existing", len(users)-created)
 	}
-
 	tokens, err := a.tokenVerifier(ctx, o, b)
 	if err != nil {
 		return nil, err
+	}
+	if a.dev != nil && o.seed == "" {
+		// The demo user is a convenience: the server starts without it.
+		if created, err := ensureDemoUser(ctx, b, registry); err != nil {
+			logger.Error("the demo user was not created", "sub", demoSubject, "error", err.Error())
+		} else if created {
+			logger.Info("created the demo user", "sub", demoSubject)
+		}
+	}
+	if o.tokenCache > 0 {
+		tokens = accesstoken.NewCache(tokens, accesstoken.CacheConfig{Size: o.tokenCache})
+	}
+	if a.keysReady != nil {
+		tokens = readinessVerifier{TokenVerifier: tokens, ready: a.keysReady}
 	}
 
 	svc, err := a.otpService(o, b, registry)
@@ -209,15 +222,20 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		mux.Handle("POST /dev/token", a.dev.tokenHandler())
 	}
 	mux.Handle("GET /{$}", indexHandler(a.dev != nil))
+	mux.Handle("/healthz", healthHandler(logger))
+	mux.Handle("/readyz", readyHandler(logger, h))
 
-	a.handler = logRequests(logger, mux)
+	a.handler = logRequests(logger, corsHandler(o.corsOrigins, mux))
 	logger.Info("configured",
 		"store", b.name,
 		"tokens", tokenSource(o),
 		"otp_delivery", otpDelivery(o),
 		"otp_ttl", o.otpTTL.String(),
 		"custom_attributes", len(custom),
-		"claims", claimsDescription(o.claims))
+		"claims", claimsDescription(o.claims),
+		"token_cache", o.tokenCache,
+		"cors_origins", o.corsOrigins,
+		"log_level", o.logLevel.String())
 	return a, nil
 }
 
@@ -240,6 +258,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options, b *backend) (userin
 		if err == nil {
 			a.closers = append(a.closers, rs.Close)
 			cfg.Keys = rs
+			a.keysReady = rs.Ready
 			if rerr := rs.Ready(rctx); rerr != nil {
 				a.logger.Warn("the JWK Set is not fetched yet; tokens are answered 503 until it is", "url", rs.URL())
 			}
@@ -316,7 +335,7 @@ func otpKey(ctx context.Context, o *options, b *backend) ([]byte, error) {
 	return otp.GenerateKey(), nil
 }
 
-// onUpdate logs each change (the names of the attributes, never their
+// onUpdate logs each change on the request's line (the names of the attributes, never their
 // values) and, when an email address or phone number was replaced, tells the
 // previous one.
 func onUpdate(logger *slog.Logger, svc *otp.Service) func(context.Context, userinfo.UpdateEvent) {
@@ -325,9 +344,14 @@ func onUpdate(logger *slog.Logger, svc *otp.Service) func(context.Context, useri
 		{"phone_number", userinfo.ChannelSMS},
 	}
 	return func(ctx context.Context, e userinfo.UpdateEvent) {
-		set := slices.Sorted(maps.Keys(e.Set))
-		logger.InfoContext(ctx, "user updated", "sub", e.Subject, "client_id", e.ClientID,
-			"set", set, "removed", e.Removed, "version", e.Version)
+		// The change goes on the request's log line, so that a PATCH logs
+		// one line.
+		attrs := []slog.Attr{slog.String("sub", e.Subject), slog.String("client_id", e.ClientID),
+			slog.Any("set", slices.Sorted(maps.Keys(e.Set))), slog.Any("removed", e.Removed),
+			slog.Uint64("version", e.Version)}
+		if !noteRequest(ctx, attrs...) {
+			logger.LogAttrs(ctx, slog.LevelInfo, "user updated", attrs...)
+		}
 		for _, c := range channels {
 			newValue, changed := e.Set[c.attr]
 			old, had := e.Previous[c.attr].(string)

@@ -9,6 +9,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -147,7 +148,8 @@ func TestParseFlags(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &options{addr: "127.0.0.1:8080", otpTTL: 5 * time.Minute, phoneRegions: []string{"CN"}}
+	want := &options{addr: "127.0.0.1:8080", otpTTL: 5 * time.Minute, phoneRegions: []string{"CN"},
+		tokenCache: 10000, logLevel: slog.LevelInfo}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("defaults = %+v, want %+v", o, want)
 	}
@@ -344,7 +346,8 @@ func TestSetupJWKSFile(t *testing.T) {
 	}
 }
 
-// -jwks-url: the key set is fetched from the URL at start.
+// -jwks-url: the key set is fetched from the URL at start; without the
+// development issuer there is no demo user.
 func TestSetupJWKSURL(t *testing.T) {
 	iss := newIssuer(t)
 	s := newTestServer(t, "-db", "memory", "-jwks-url", iss.JWKSURL())
@@ -352,8 +355,11 @@ func TestSetupJWKSURL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if status, _, m := call(t, http.MethodGet, s.URL+"/userinfo", token, ""); status != 200 || m["sub"] != "demo" {
-		t.Errorf("GET /userinfo: %d %v", status, m)
+	if status, _, m := call(t, http.MethodGet, s.URL+"/userinfo", token, ""); status != 404 || m["error"] != "user_not_found" {
+		t.Errorf("GET /userinfo of demo: %d %v, want 404 user_not_found", status, m)
+	}
+	if status, _, m := call(t, http.MethodGet, s.URL+"/readyz", "", ""); status != 200 || m["status"] != "ready" {
+		t.Errorf("GET /readyz: %d %v, want 200 ready", status, m)
 	}
 }
 

@@ -134,6 +134,10 @@ func (s *Store) Close() {
 	}
 }
 
+// Ping checks that the database answers, for readiness checks
+// ([userinfo.Handler.Ready]).
+func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
+
 // Pool returns the store's connection pool.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
@@ -382,4 +386,34 @@ func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (
 		return nil, fmt.Errorf("postgres: Put: %w", err)
 	}
 	return u, nil
+}
+
+// Create creates the user subject with the attributes attrs, as the example
+// server's -seed does, in one INSERT, and returns it with version 1. It
+// fails, changing nothing, with userinfo.ErrUserExists when the subject is
+// taken (by another replica too), and with ErrDuplicateEmail or
+// ErrDuplicatePhoneNumber as UpdateUser does. When another replica creates
+// the same user at the same moment, the loser may get the duplicate error of
+// an address instead of ErrUserExists.
+func (s *Store) Create(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
+	raw, err := attrjson.Encode(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: Create: %w", err)
+	}
+	u, err := scanUser(s.pool.QueryRow(ctx, `
+		INSERT INTO userinfo_users (subject, version, updated_at, attributes, email_key, phone_key)
+		VALUES ($1, 1, $2, $3::jsonb, $4, $5)
+		ON CONFLICT (subject) DO NOTHING
+		RETURNING version, updated_at, attributes`,
+		subject, time.Now(), string(raw), attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])), subject)
+	switch {
+	case err == nil:
+		return u, nil
+	case errors.Is(err, pgx.ErrNoRows):
+		return nil, userinfo.ErrUserExists
+	}
+	if err := mapError(err); errors.Is(err, userinfo.ErrDuplicateEmail) || errors.Is(err, userinfo.ErrDuplicatePhoneNumber) {
+		return nil, err
+	}
+	return nil, fmt.Errorf("postgres: Create: %w", err)
 }

@@ -159,6 +159,10 @@ func (s *Store) migrateWhenFree(ctx context.Context, reg *userinfo.Registry) err
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// Ping checks that the database answers, for readiness checks
+// ([userinfo.Handler.Ready]).
+func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
+
 // DB returns the store's connection pool.
 func (s *Store) DB() *sql.DB { return s.db }
 
@@ -443,6 +447,44 @@ func (s *Store) Put(ctx context.Context, subject string, attrs map[string]any) (
 			return nil, err
 		}
 		return nil, fmt.Errorf("sqlite: Put: %w", err)
+	}
+	return out, nil
+}
+
+// Create creates the user subject with the attributes attrs, as the example
+// server's -seed does, in one write transaction, and returns it with version
+// 1. It fails, changing nothing, with userinfo.ErrUserExists when the subject
+// is taken (by another process too), and with ErrDuplicateEmail or
+// ErrDuplicatePhoneNumber as UpdateUser does.
+func (s *Store) Create(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
+	raw, err := attrjson.Encode(attrs)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: Create: %w", err)
+	}
+	var out *userinfo.User
+	err = s.write(ctx, func(tx *sql.Tx) error {
+		var one int
+		switch err := tx.QueryRowContext(ctx, `SELECT 1 FROM userinfo_users WHERE subject = ?`, subject).Scan(&one); {
+		case err == nil:
+			return userinfo.ErrUserExists
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		at := formatTime(time.Now())
+		if _, err := tx.ExecContext(ctx, `
+			INSERT INTO userinfo_users (subject, version, updated_at, attributes, email_key, phone_key)
+			VALUES (?, 1, ?, ?, ?, ?)`,
+			subject, at, string(raw), attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])); err != nil {
+			return mapError(err)
+		}
+		out, err = newUser(subject, 1, at, string(raw))
+		return err
+	})
+	if err != nil {
+		if isDuplicate(err) || errors.Is(err, userinfo.ErrUserExists) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sqlite: Create: %w", err)
 	}
 	return out, nil
 }
