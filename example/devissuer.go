@@ -18,11 +18,14 @@ import (
 const (
 	// devIssuerName is the "iss" of development tokens when -issuer is not set.
 	devIssuerName = "urn:ciamkit:userinfo:example-dev"
-	devSubject    = demoSubject
-	devScope      = "openid profile email phone"
-	devClientID   = "example-dev"
-	devTokenTTL   = time.Hour
-	maxTokenTTL   = 24 * time.Hour
+	// devAudience is the "aud" of development tokens when -audience is
+	// not set.
+	devAudience = "urn:ciamkit:userinfo:example-api"
+	devSubject  = demoSubject
+	devScope    = "openid profile email phone"
+	devClientID = "example-dev"
+	devTokenTTL = time.Hour
+	maxTokenTTL = 24 * time.Hour
 )
 
 // devIssuer is the example's own token issuer, for development: it holds an
@@ -46,6 +49,9 @@ func newDevIssuer(issuer, audience string, now func() time.Time) (*devIssuer, er
 	}
 	if issuer == "" {
 		issuer = devIssuerName
+	}
+	if audience == "" {
+		audience = devAudience
 	}
 	return &devIssuer{key: key, jwks: testkeys.JWKS(key), issuer: issuer, audience: audience, now: now}, nil
 }
@@ -124,9 +130,7 @@ func (d *devIssuer) tokenHandler() http.Handler {
 			claims["cnf"] = map[string]any{"jkt": req.JKT}
 			tokenType = userinfo.SchemeDPoP
 		}
-		if d.audience != "" {
-			claims["aud"] = d.audience
-		}
+		claims["aud"] = d.audience
 		token, err := d.key.Sign(claims)
 		if err != nil {
 			userinfo.WriteError(w, err)

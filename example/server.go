@@ -244,7 +244,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options) (userinfo.TokenVeri
 	default:
 		a.dev, err = newDevIssuer(o.issuer, o.audience, time.Now)
 		if err == nil {
-			cfg.Issuer = a.dev.issuer
+			cfg.Issuer, cfg.Audience = a.dev.issuer, []string{a.dev.audience}
 			cfg.Keys, err = a.dev.keySet()
 		}
 	}
