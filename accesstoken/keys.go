@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"os"
 	"slices"
 
@@ -166,6 +167,10 @@ type skippedKey struct{ kid, kty, reason string }
 // jwkMembers are the members of a JWK read before jwx parses it.
 type jwkMembers struct {
 	Kty    *string  `json:"kty"`
+	Crv    string   `json:"crv"`
+	N      string   `json:"n"`
+	X      string   `json:"x"`
+	Y      string   `json:"y"`
 	Kid    string   `json:"kid"`
 	Use    *string  `json:"use"`
 	Alg    *string  `json:"alg"`
@@ -183,7 +188,7 @@ var supportedKeyAlgorithms = append(slices.Clip(defaultAlgorithms), "Ed25519")
 // "verify", an unknown "alg" or one that does not fit the key, an
 // undecodable "x5c", a key jwx cannot parse, an RSA modulus under 2048 bits,
 // a curve other than P-256, P-384, P-521 and Ed25519, or a point off its
-// curve.
+// curve. The reason is a fixed text.
 func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
 	var m jwkMembers
 	if err := json.Unmarshal(raw, &m); err != nil {
@@ -204,12 +209,18 @@ func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
 		return VerificationKey{}, skip(m.Kid, kty, "no kty")
 	case kty != "RSA" && kty != "EC" && kty != "OKP":
 		return VerificationKey{}, skip(m.Kid, kty, "unsupported kty")
+	case kty == "EC" && m.Crv != "P-256" && m.Crv != "P-384" && m.Crv != "P-521",
+		kty == "OKP" && m.Crv != "Ed25519":
+		return VerificationKey{}, skip(m.Kid, kty, "unsupported curve")
 	case m.Use != nil && *m.Use != "sig":
 		return VerificationKey{}, skip(m.Kid, kty, "use is not sig")
 	case m.KeyOps != nil && !slices.Contains(m.KeyOps, "verify"):
 		return VerificationKey{}, skip(m.Kid, kty, "key_ops without verify")
 	case m.Alg != nil && !slices.Contains(supportedKeyAlgorithms, *m.Alg):
 		return VerificationKey{}, skip(m.Kid, kty, "unsupported alg")
+	}
+	if reason := checkKeyMaterial(kty, &m); reason != "" {
+		return VerificationKey{}, skip(m.Kid, kty, reason)
 	}
 	for _, c := range m.X5c {
 		der, err := base64.StdEncoding.DecodeString(c)
@@ -236,6 +247,34 @@ func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
 		vk.Algorithm = *m.Alg
 	}
 	return vk, nil
+}
+
+// checkKeyMaterial names what is wrong with the RSA modulus or the EC point
+// of m, so that the log says more than that jwx could not parse the key.
+func checkKeyMaterial(kty string, m *jwkMembers) string {
+	switch kty {
+	case "RSA":
+		n, err := b64.DecodeString(m.N)
+		if err != nil {
+			return "unparsable key"
+		}
+		if new(big.Int).SetBytes(n).BitLen() < minRSABits {
+			return "RSA modulus under 2048 bits"
+		}
+	case "EC":
+		curve := map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}[m.Crv]
+		size := (curve.Params().BitSize + 7) / 8
+		x, errX := b64.DecodeString(m.X)
+		y, errY := b64.DecodeString(m.Y)
+		if errX != nil || errY != nil || len(x) != size || len(y) != size {
+			return "unparsable key"
+		}
+		point := append(append([]byte{4}, x...), y...)
+		if _, err := ecdsa.ParseUncompressedPublicKey(curve, point); err != nil {
+			return "point not on its curve"
+		}
+	}
+	return ""
 }
 
 func skip(kid, kty, reason string) *skippedKey {
