@@ -52,7 +52,8 @@ type DPoPConfig struct {
 	Algorithms []string
 
 	// Window is how far a proof's "iat" may lie before or after now; a
-	// proof's jti is remembered until its iat plus Window. Default:
+	// proof's jti is remembered until its iat plus Window (and a second).
+	// Default:
 	// DefaultDPoPWindow (1 minute).
 	Window time.Duration
 
@@ -77,7 +78,8 @@ type DPoPConfig struct {
 // (RFC 9449 §4.3) for [userinfo.Authenticator.DPoP]. A proof is accepted
 // when it is at most MaxDPoPProofSize bytes of a JWS in compact serialisation
 // (no JSON serialisation, no JWE) whose protected header has "typ":
-// "dpop+jwt", an allowed "alg" that fits the "jwk", a "jwk" that is a public
+// "dpop+jwt" (or "application/dpop+jwt", in any case), an allowed "alg"
+// that fits the "jwk", a "jwk" that is a public
 // asymmetric key (a private member or a symmetric key is refused) and no
 // "crit"; whose signature verifies with that jwk; and whose claims have a
 // "jti" (a string of at most MaxDPoPJTILength bytes), "htm" equal to the
@@ -249,7 +251,9 @@ func (v *DPoPVerifier) check(p userinfo.DPoPProof) (jkt, jtiHash string, until t
 	switch {
 	case hdr.Enc != nil:
 		return "", "", time.Time{}, errProofJWE
-	case hdr.Typ != "dpop+jwt":
+	case !strings.EqualFold(hdr.Typ, "dpop+jwt") && !strings.EqualFold(hdr.Typ, "application/dpop+jwt"):
+		// RFC 7515 §4.1.9: a media type, compared case-insensitively,
+		// whose "application/" prefix may be present.
 		return "", "", time.Time{}, errProofTyp
 	case hdr.Crit != nil:
 		return "", "", time.Time{}, errProofCrit
@@ -363,7 +367,9 @@ func (v *DPoPVerifier) checkClaims(c map[string]any, p userinfo.DPoPProof) (time
 			return time.Time{}, err
 		}
 	}
-	return iat.Add(v.window), nil
+	// A second beyond the end of the window, so that a proof whose iat
+	// is at the very edge is still remembered at the instant it was seen.
+	return iat.Add(v.window + time.Second), nil
 }
 
 // Nonces. A nonce is base64url(step || HMAC-SHA256(NonceKey, label ||

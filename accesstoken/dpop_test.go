@@ -274,8 +274,8 @@ func TestDPoPProofs(t *testing.T) {
 			s, _ := obj.CompactSerialize()
 			return s
 		}},
-		{name: "typ in another case", reason: "typ", proof: func(t *testing.T) string {
-			opts := (&jose.SignerOptions{EmbedJWK: true}).WithType("DPoP+JWT")
+		{name: "typ in another case, with application/", proof: func(t *testing.T) string {
+			opts := (&jose.SignerOptions{EmbedJWK: true}).WithType("application/DPoP+JWT")
 			signer, _ := jose.NewSigner(jose.SigningKey{Algorithm: jose.ES256, Key: dpES.Signer}, opts)
 			payload, _ := json.Marshal(dpClaims(t, dpNow, nil))
 			obj, _ := signer.Sign(payload)
