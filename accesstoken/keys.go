@@ -186,7 +186,7 @@ var supportedKeyAlgorithms = append(slices.Clip(defaultAlgorithms), "Ed25519")
 // of another type than RSA, EC and OKP (symmetric "oct" keys included: HMAC
 // needs [JWTConfig.HMACSecret]), "use" other than "sig", "key_ops" without
 // "verify", an unknown "alg" or one that does not fit the key, an
-// undecodable "x5c", a key jwx cannot parse, an RSA modulus under 2048 bits,
+// undecodable "x5c" or one whose first certificate holds another key, a key jwx cannot parse, an RSA modulus under 2048 bits,
 // a curve other than P-256, P-384, P-521 and Ed25519, or a point off its
 // curve. The reason is a fixed text.
 func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
@@ -222,13 +222,18 @@ func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
 	if reason := checkKeyMaterial(kty, &m); reason != "" {
 		return VerificationKey{}, skip(m.Kid, kty, reason)
 	}
-	for _, c := range m.X5c {
+	var leaf *x509.Certificate
+	for i, c := range m.X5c {
 		der, err := base64.StdEncoding.DecodeString(c)
 		if err != nil {
 			return VerificationKey{}, skip(m.Kid, kty, "undecodable x5c")
 		}
-		if _, err := x509.ParseCertificate(der); err != nil {
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
 			return VerificationKey{}, skip(m.Kid, kty, "undecodable x5c")
+		}
+		if i == 0 {
+			leaf = cert
 		}
 	}
 	key, err := jwk.ParseKey(raw)
@@ -238,6 +243,10 @@ func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
 	pub, reason := usablePublicKey(key)
 	if reason != "" {
 		return VerificationKey{}, skip(m.Kid, kty, reason)
+	}
+	// RFC 7517 §4.7: the key in the first certificate MUST match the JWK.
+	if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); leaf != nil && (!ok || !eq.Equal(leaf.PublicKey)) {
+		return VerificationKey{}, skip(m.Kid, kty, "x5c does not match the key")
 	}
 	vk := VerificationKey{ID: m.Kid, Key: pub}
 	if m.Alg != nil {

@@ -155,6 +155,7 @@ func unusable(t *testing.T) map[string]map[string]any {
 			"unknown alg":             with(rsaNoAlg, "kid", "alg?", "alg", "RS999"),
 			"alg of another key type": with(testkeys.MustNew("ES256").JWK(), "kid", "mismatch", "alg", "RS256"),
 			"bad x5c":                 with(testkeys.MustNew("ES256").JWK(), "kid", "x5c", "x5c", []string{"not a certificate"}),
+			"x5c of another key":      with(ec, "kid", "x5c-other", "x5c", x5cOf(t, "ES256")),
 			"no kty":                  with(noKty, "kid", "nokty"),
 			"use enc":                 with(ec, "kid", "enc", "use", "enc"),
 			"key_ops without verify":  with(testkeys.MustNew("ES256").JWK(), "kid", "ops", "key_ops", []string{"encrypt"}),
@@ -176,6 +177,7 @@ var unusableReasons = map[string]string{
 	"alg of another key type": "alg does not fit the key",
 	"bad x5c":                 "undecodable x5c",
 	"no kty":                  "no kty",
+	"x5c of another key":      "x5c does not match the key",
 	"use enc":                 "use is not sig",
 	"key_ops without verify":  "key_ops without verify",
 	"symmetric":               "unsupported kty",
@@ -298,4 +300,15 @@ func TestEd25519AlgName(t *testing.T) {
 			}
 		}
 	}
+}
+
+// x5cOf returns the x5c of a self-signed certificate of a new key of alg.
+func x5cOf(t *testing.T, alg string) []string {
+	k := testkeys.MustNew(alg)
+	tpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: btNow.Add(-time.Hour), NotAfter: btNow.Add(time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tpl, tpl, k.Public(), k.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{base64.StdEncoding.EncodeToString(der)}
 }
