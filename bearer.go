@@ -114,7 +114,7 @@ type Authenticator struct {
 	// Realm, when set, is sent as the realm of WWW-Authenticate challenges.
 	Realm string
 
-	// DPoP checks DPoP proofs; accesstoken.NewDPoP is one. When nil, the
+	// DPoP checks DPoP proofs; accesstoken.NewDPoPVerifier is one. When nil, the
 	// DPoP scheme is not accepted (such a request has no token this
 	// server understands: 400) and a token bound to a key (cnf.jkt) is
 	// refused.
@@ -126,7 +126,7 @@ type Authenticator struct {
 	// below which the handler is mounted: scheme, host and any path prefix
 	// that a proxy or http.StripPrefix adds, such as
 	// "https://id.example.com/api". A proof's htu must equal it joined with
-	// the request's path (r.URL.Path). Required with DPoP: the request's
+	// the request's path as it was sent (r.URL.EscapedPath()). Required with DPoP: the request's
 	// Host header is the client's word, not the server's.
 	PublicURL string
 
@@ -315,7 +315,7 @@ func (a *Authenticator) checkProof(r *http.Request, token string, p *Principal) 
 		return bad(fmt.Errorf("%d DPoP headers", len(proofs)))
 	}
 	jkt, err := a.DPoP.VerifyProof(r.Context(), DPoPProof{
-		Proof: proofs[0], Method: r.Method, URI: strings.TrimSuffix(a.PublicURL, "/") + r.URL.Path, AccessToken: token,
+		Proof: proofs[0], Method: r.Method, URI: strings.TrimSuffix(a.PublicURL, "/") + r.URL.EscapedPath(), AccessToken: token,
 	})
 	var nonce *NonceError
 	switch {

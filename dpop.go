@@ -42,7 +42,7 @@ type DPoPProof struct {
 	AccessToken string
 }
 
-// ProofVerifier checks DPoP proofs. Package accesstoken has one; the root
+// ProofVerifier checks DPoP proofs. accesstoken.NewDPoPVerifier is one; the root
 // package sees proofs only through this interface and links no JOSE
 // library.
 type ProofVerifier interface {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -203,5 +204,24 @@ func TestMemoryReplayStore(t *testing.T) {
 	cancel()
 	if _, err := s.Remember(cctx, "d", until, testNow); err == nil {
 		t.Error("Remember with a canceled context: no error")
+	}
+}
+
+// The htu a proof must match is the path as the client sent it: an escaped
+// slash stays escaped.
+func TestDPoPURIKeepsEscapes(t *testing.T) {
+	proofs := &fakeProofs{}
+	hs := newHarness(t, func(c *Config) {
+		c.Tokens = TokenVerifierFunc(dpopVerifier)
+		c.DPoP, c.PublicURL = proofs, "https://id.example.com"
+	})
+	r := httptest.NewRequest(http.MethodGet, "/users/a%2Fb/userinfo", nil)
+	r.Header.Set("Authorization", "DPoP tok-bound")
+	r.Header.Set("DPoP", "proof:K1")
+	if w := hs.serve(r); w.Code != 200 {
+		t.Fatalf("status %d: %s", w.Code, w.Body.String())
+	}
+	if len(proofs.seen) != 1 || proofs.seen[0].URI != "https://id.example.com/users/a%2Fb/userinfo" {
+		t.Errorf("checked against %+v, want the escaped path", proofs.seen)
 	}
 }

@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/kaptinlin/jsonschema v0.4.6
 	github.com/nyaruka/phonenumbers v1.8.1
 	github.com/rs/cors v1.11.1

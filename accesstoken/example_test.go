@@ -113,7 +113,7 @@ func ExampleNewIntrospectionVerifier() {
 	endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		answer := map[string]any{"active": false}
 		if id, secret, _ := r.BasicAuth(); id == "resource-server" && secret == "secret" && r.PostFormValue("token") == "opaque-1" && !revoked.Load() {
-			answer = map[string]any{"active": true, "sub": "u1", "scope": "openid", "client_id": "web"}
+			answer = map[string]any{"active": true, "sub": "u1", "scope": "openid", "client_id": "web", "aud": "https://api.example"}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(answer)
@@ -124,6 +124,7 @@ func ExampleNewIntrospectionVerifier() {
 	clock := func() time.Time { return now } // one clock for both
 	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
 		Endpoint: endpoint.URL, ClientID: "resource-server", ClientSecret: "secret",
+		Audience:    []string{"https://api.example"},
 		CacheMaxAge: time.Minute, Now: clock,
 	})
 	if err != nil {

@@ -32,14 +32,27 @@ type IntrospectionConfig struct {
 	// endpoint with HTTP Basic (RFC 6749 §2.3.1). Required.
 	ClientID     string
 	ClientSecret string
-	// HTTPClient sends the requests. Default: a client with a 10-second
-	// timeout.
+	// HTTPClient sends the requests. Its redirect policy is not used:
+	// redirects are never followed (a redirected request would carry the
+	// token and the credentials to another URL), and are answered as
+	// endpoint failures. Default: a client with a 10-second timeout.
 	HTTPClient *http.Client
 
-	// Issuer, when set, must equal the response's "iss".
+	// Issuer, when set, must equal the response's "iss". It is optional:
+	// the endpoint is the authorization server's own, and RFC 7662 §2.2
+	// makes "iss" optional, so that without Issuer a response without
+	// "iss" is accepted.
 	Issuer string
-	// Audience, when set, must share a value with the response's "aud".
+	// Audience must share a value with the response's "aud": an
+	// authorization server answers "active" for tokens it issued to any
+	// resource server. Required, unless SkipAudienceCheck is set.
 	Audience []string
+	// SkipAudienceCheck accepts tokens for any audience, and responses
+	// without "aud". It is dangerous: a token the authorization server
+	// issued for another resource server passes here. It MUST NOT be set
+	// unless this server is the only resource server of the authorization
+	// server. Setting it together with Audience is an error.
+	SkipAudienceCheck bool
 
 	// CacheMaxAge is the longest a [Cache] in front of the verifier reuses
 	// an active answer, whatever the Cache's own MaxAge; it never reuses one
@@ -78,13 +91,18 @@ type IntrospectionVerifier struct {
 	now      func() time.Time
 }
 
-// NewIntrospectionVerifier returns a verifier for cfg.
+// NewIntrospectionVerifier returns a verifier for cfg, or an error when cfg
+// is unusable: no endpoint or client id, or no audience (unless skipped by
+// name).
 func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, error) {
 	if err := checkFetchURL(cfg.Endpoint); err != nil {
 		return nil, fmt.Errorf("accesstoken: IntrospectionConfig.Endpoint: %w", err)
 	}
 	if cfg.ClientID == "" {
 		return nil, errors.New("accesstoken: IntrospectionConfig.ClientID is required")
+	}
+	if err := checkAudience(cfg.Audience, cfg.SkipAudienceCheck, "IntrospectionConfig"); err != nil {
+		return nil, err
 	}
 	v := &IntrospectionVerifier{
 		endpoint: cfg.Endpoint,
@@ -98,6 +116,12 @@ func NewIntrospectionVerifier(cfg IntrospectionConfig) (*IntrospectionVerifier, 
 	if v.client == nil {
 		v.client = &http.Client{Timeout: 10 * time.Second}
 	}
+	// A redirect must not carry the token and the credentials elsewhere:
+	// a 307 or 308 would post them again, to wherever it points. The
+	// redirect is answered as what it is, an error.
+	c := *v.client
+	c.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	v.client = &c
 	if v.maxAge <= 0 {
 		v.maxAge = DefaultIntrospectionCacheMaxAge
 	}

@@ -153,7 +153,7 @@ func TestIntrospectionBehindCache(t *testing.T) {
 	})
 	clock := newClock(btNow)
 	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
-		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", Now: clock.Now,
+		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", SkipAudienceCheck: true, Now: clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -209,7 +209,7 @@ func TestIntrospectionRevokedBehindCache(t *testing.T) {
 	srv := newIntrospectionServer(t, map[string]any{"tok": active})
 	clock := newClock(btNow)
 	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
-		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", CacheMaxAge: 30 * time.Second, Now: clock.Now,
+		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", SkipAudienceCheck: true, CacheMaxAge: 30 * time.Second, Now: clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -236,7 +236,7 @@ func TestIntrospectionEndpointDown(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{Endpoint: url, ClientID: "rs", ClientSecret: "s"})
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{Endpoint: url, ClientID: "rs", ClientSecret: "s", Audience: []string{btAudience}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,9 +249,11 @@ func TestIntrospectionEndpointDown(t *testing.T) {
 
 func TestIntrospectionConfigErrors(t *testing.T) {
 	for name, cfg := range map[string]accesstoken.IntrospectionConfig{
-		"no endpoint":  {ClientID: "x"},
-		"bad endpoint": {Endpoint: "ftp://x", ClientID: "x"},
-		"no client":    {Endpoint: "https://as.example/introspect"},
+		"no endpoint":            {ClientID: "x"},
+		"bad endpoint":           {Endpoint: "ftp://x", ClientID: "x"},
+		"no client":              {Endpoint: "https://as.example/introspect", Audience: []string{"a"}},
+		"no audience":            {Endpoint: "https://as.example/introspect", ClientID: "x"},
+		"both audience and skip": {Endpoint: "https://as.example/introspect", ClientID: "x", Audience: []string{"a"}, SkipAudienceCheck: true},
 	} {
 		if _, err := accesstoken.NewIntrospectionVerifier(cfg); err == nil {
 			t.Errorf("%s: no error", name)
@@ -299,4 +301,66 @@ func TestIntrospectionPrincipalLikeJWT(t *testing.T) {
 	if want := []string{"openid", "profile", "email"}; !slices.Equal(fromJWT.Scopes, want) || fromJWT.ClientID != "spa" {
 		t.Errorf("principal = %+v, want client spa and scopes %q", fromJWT, want)
 	}
+}
+
+// TestIntrospectionNoRedirect: a redirect from the endpoint is an endpoint
+// failure (503), and the token and credentials never reach where it points,
+// also with a caller's client that follows redirects.
+func TestIntrospectionNoRedirect(t *testing.T) {
+	var leaked atomic.Int64
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		leaked.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"active":true,"sub":"u1","scope":"openid","aud":"` + btAudience + `"}`))
+	}))
+	defer elsewhere.Close()
+	for _, status := range []int{http.StatusTemporaryRedirect, http.StatusPermanentRedirect, http.StatusFound} {
+		endpoint := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Redirect(w, r, elsewhere.URL, status)
+		}))
+		for name, client := range map[string]*http.Client{"default client": nil, "caller's client": {}} {
+			v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
+				Endpoint: endpoint.URL, ClientID: "rs", ClientSecret: "s", Audience: []string{btAudience}, HTTPClient: client,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := v.VerifyToken(context.Background(), "tok")
+			if err == nil || errors.Is(err, userinfo.ErrInvalidToken) {
+				t.Errorf("%d, %s: VerifyToken = %v, %v; want an endpoint failure", status, name, p, err)
+			}
+		}
+		endpoint.Close()
+	}
+	if n := leaked.Load(); n != 0 {
+		t.Errorf("the redirect was followed %d times", n)
+	}
+}
+
+// TestIntrospectionBinding: "cnf"."jkt" of an introspection response
+// (RFC 9449 §6.2) reaches the principal, so that a bound opaque token is
+// accepted with a DPoP proof of that key only; a "cnf" of the wrong shape
+// makes the token invalid. A response without "iss" is accepted when no
+// issuer is configured.
+func TestIntrospectionBinding(t *testing.T) {
+	srv := newIntrospectionServer(t, map[string]any{
+		"bound":   map[string]any{"active": true, "sub": "u1", "scope": "openid", "aud": btAudience, "cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},
+		"bad-cnf": map[string]any{"active": true, "sub": "u1", "scope": "openid", "aud": btAudience, "cnf": map[string]any{"jkt": 7}},
+	})
+	v, err := accesstoken.NewIntrospectionVerifier(accesstoken.IntrospectionConfig{
+		Endpoint: srv.URL, ClientID: "rs:1", ClientSecret: "s&cret", Audience: []string{btAudience},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := v.VerifyToken(context.Background(), "bound")
+	if err != nil || p.JKT != "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I" {
+		t.Errorf("VerifyToken(bound) = %+v, %v; want the cnf.jkt in the principal", p, err)
+	}
+	if _, err := v.VerifyToken(context.Background(), "bad-cnf"); !errors.Is(err, userinfo.ErrInvalidToken) {
+		t.Errorf("VerifyToken(bad-cnf) = %v, want ErrInvalidToken", err)
+	}
+	// A bound token sent as a Bearer token is refused.
+	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer bound"), 401, "invalid_token",
+		`Bearer error="invalid_token", error_description="Error decoding JWT", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
+	"github.com/lestrrat-go/httprc/v3/errsink"
 )
 
 // maxJWKSBytes bounds a fetched JWK Set or discovery document.
@@ -51,6 +53,12 @@ type RemoteKeySetConfig struct {
 	// the tokens' times and the caches. The background refresh follows the
 	// real time. Default: time.Now.
 	Now func() time.Time
+
+	// Logger receives a warning for every fetch of the set that fails
+	// (the last good set keeps serving) and for every member of a fetched
+	// set that is skipped because it cannot verify signatures (its kid,
+	// kty and the reason; never key material). Default: slog.Default().
+	Logger *slog.Logger
 }
 
 // RemoteKeySet is a [KeySet] fetched over HTTP(S): fetched once by
@@ -64,6 +72,8 @@ type RemoteKeySetConfig struct {
 // it: call Close when the set is no longer used.
 type RemoteKeySet struct {
 	url      string
+	issuer   string
+	logger   *slog.Logger
 	ctrl     httprc.Controller
 	res      *httprc.ResourceBase[*keyIndex]
 	cooldown time.Duration
@@ -114,6 +124,10 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 	if now == nil {
 		now = time.Now
 	}
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
 
 	jwksURL := cfg.URL
 	if cfg.Issuer != "" {
@@ -127,7 +141,10 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 		return nil, err
 	}
 
-	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transformKeySet),
+	transform := func(_ context.Context, res *http.Response) (*keyIndex, error) {
+		return transformKeySet(res, logger)
+	}
+	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transform),
 		httprc.WithHTTPClient(client), httprc.WithMinInterval(minInterval), httprc.WithMaxInterval(maxInterval))
 	if err != nil {
 		return nil, fmt.Errorf("accesstoken: JWK set resource: %w", err)
@@ -136,9 +153,15 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 	// (at least MinRefreshInterval away), which the background refresh
 	// registered below then makes.
 	firstErr := res.Sync(ctx)
+	if firstErr != nil {
+		logger.Warn("accesstoken: JWK set fetch failed", "url", jwksURL, "error", firstErr)
+	}
 
 	life, stop := context.WithCancel(context.Background())
-	ctrl, err := httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client)).Start(life)
+	sink := errsink.NewFunc(func(_ context.Context, err error) {
+		logger.Warn("accesstoken: JWK set refresh failed", "url", jwksURL, "error", err)
+	})
+	ctrl, err := httprc.NewClient(httprc.WithWorkers(1), httprc.WithHTTPClient(client), httprc.WithErrorSink(sink)).Start(life)
 	if err != nil {
 		stop()
 		return nil, fmt.Errorf("accesstoken: start JWK set refresh: %w", err)
@@ -147,13 +170,13 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 		stop()
 		return nil, fmt.Errorf("accesstoken: register JWK set: %w", err)
 	}
-	return &RemoteKeySet{url: jwksURL, ctrl: ctrl, res: res, cooldown: cooldown, now: now,
+	return &RemoteKeySet{url: jwksURL, issuer: cfg.Issuer, logger: logger, ctrl: ctrl, res: res, cooldown: cooldown, now: now,
 		life: life, stop: stop, lastErr: firstErr}, nil
 }
 
-// transformKeySet turns a JWK Set response into a key index. An error keeps
-// the previous index.
-func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
+// transformKeySet turns a JWK Set response into a key index, logging the
+// members it skips on logger. An error keeps the previous index.
+func transformKeySet(res *http.Response, logger *slog.Logger) (*keyIndex, error) {
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxJWKSBytes+1))
 	if err != nil {
 		return nil, err
@@ -161,7 +184,7 @@ func transformKeySet(_ context.Context, res *http.Response) (*keyIndex, error) {
 	if len(data) > maxJWKSBytes {
 		return nil, errors.New("accesstoken: JWK set too large")
 	}
-	return parseKeySet(data)
+	return parseKeySet(data, logger)
 }
 
 // checkFetchURL accepts absolute http and https URLs.
@@ -210,6 +233,11 @@ func discoverJWKSURI(ctx context.Context, client *http.Client, issuer string) (s
 
 // URL returns the address of the JWK Set.
 func (s *RemoteKeySet) URL() string { return s.url }
+
+// Issuer returns [RemoteKeySetConfig.Issuer], the issuer whose discovery
+// document named the set, or "" for a set given by URL. [NewJWTVerifier]
+// checks tokens against it, so that the issuer is configured once.
+func (s *RemoteKeySet) Issuer() string { return s.issuer }
 
 // Ready waits until the set has been fetched once, or ctx is done. Once the
 // set has been fetched it returns nil at once, even with a ctx that is done.
@@ -276,6 +304,9 @@ func (s *RemoteKeySet) refresh(ctx context.Context) error {
 			// Detached from the request: one request giving up must not
 			// cancel the fetch the others wait for.
 			err := s.ctrl.Refresh(s.life, s.url)
+			if err != nil && s.life.Err() == nil {
+				s.logger.Warn("accesstoken: JWK set refresh failed", "url", s.url, "error", err)
+			}
 			s.mu.Lock()
 			s.lastErr = err
 			s.inflight = nil

@@ -51,7 +51,7 @@ func newJWKSHarnessOn(t *testing.T, ks *keyServer, ready bool) *jwksHarness {
 		}
 	}
 	h.set = set
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: h.clock.Now})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: h.clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestJWKSNeverUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer set.Close()
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,11 +299,22 @@ func TestJWKSDiscovery(t *testing.T) {
 	if set.URL() != srv.URL+"/keys" {
 		t.Errorf("URL = %q", set.URL())
 	}
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Audience: []string{btAudience}, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil))), 200, "", "")
+	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(map[string]any{"iss": issuer}))), 200, "", "")
+	// The issuer is the discovered one: a token of the issuer named in
+	// the code's other configuration is refused, and naming another one
+	// is an error.
+	bearertest.Check(t, bearertest.Serve(&userinfo.Authenticator{Verifier: v}, "/", "Bearer "+btSign(t, btRot, nil, btClaims(nil))), 401, "invalid_token",
+		`Bearer error="invalid_token", error_description="Error decoding JWT", error_uri="https://tools.ietf.org/html/rfc6750#section-3.1"`)
+	if _, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}}); err == nil {
+		t.Error("an Issuer other than the discovered one was accepted")
+	}
+	if _, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: issuer, Audience: []string{btAudience}}); err != nil {
+		t.Errorf("the discovered issuer, given again: %v", err)
+	}
 
 	if _, err := accesstoken.NewRemoteKeySet(ctx, accesstoken.RemoteKeySetConfig{Issuer: srv.URL + "/bad"}); err == nil {
 		t.Error("discovery with a mismatched issuer succeeded")
@@ -396,24 +407,34 @@ func TestJWTConfigErrors(t *testing.T) {
 	btKeys()
 	set, _ := accesstoken.NewStaticKeySet(testkeys.JWKS(btES))
 	secret := []byte(strings.Repeat("s", 32))
+	iss, aud := btIssuer, []string{btAudience}
 	for name, cfg := range map[string]accesstoken.JWTConfig{
-		"no keys":              {},
-		"none":                 {Keys: set, Algorithms: []string{"none"}},
-		"unknown alg":          {Keys: set, Algorithms: []string{"XX999"}},
-		"HS256 without secret": {Keys: set, Algorithms: []string{"HS256"}},
-		"short secret":         {HMACSecret: []byte("short")},
-		"RS256 without keys":   {HMACSecret: secret, Algorithms: []string{"RS256"}},
+		"no keys":              {Issuer: iss, Audience: aud},
+		"none":                 {Keys: set, Issuer: iss, Audience: aud, Algorithms: []string{"none"}},
+		"unknown alg":          {Keys: set, Issuer: iss, Audience: aud, Algorithms: []string{"XX999"}},
+		"HS256 without secret": {Keys: set, Issuer: iss, Audience: aud, Algorithms: []string{"HS256"}},
+		"short secret":         {HMACSecret: []byte("short"), Issuer: iss, Audience: aud},
+		"RS256 without keys":   {HMACSecret: secret, Issuer: iss, Audience: aud, Algorithms: []string{"RS256"}},
+		"no issuer":            {Keys: set, Audience: []string{btAudience}},
+		"no audience":          {Keys: set, Issuer: btIssuer},
+		"empty audience":       {Keys: set, Issuer: btIssuer, Audience: []string{""}},
+		"issuer and skip":      {Keys: set, Issuer: btIssuer, SkipIssuerCheck: true, Audience: []string{btAudience}},
+		"audience and skip":    {Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, SkipAudienceCheck: true},
 	} {
 		if _, err := accesstoken.NewJWTVerifier(cfg); err == nil {
 			t.Errorf("%s: no error", name)
 		}
+	}
+	// Skipped by name, both checks are off.
+	if _, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, SkipIssuerCheck: true, SkipAudienceCheck: true}); err != nil {
+		t.Errorf("both checks skipped: %v", err)
 	}
 }
 
 // TestJWTHMAC: HS256 works with a configured secret, and only then.
 func TestJWTHMAC(t *testing.T) {
 	secret := []byte(strings.Repeat("s", 32))
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{HMACSecret: secret, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{HMACSecret: secret, Issuer: btIssuer, Audience: []string{btAudience}, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +451,7 @@ func TestJWTHMAC(t *testing.T) {
 func TestJWTPrincipal(t *testing.T) {
 	btKeys()
 	set, _ := accesstoken.NewStaticKeySet(testkeys.JWKS(btES))
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -467,7 +488,7 @@ func TestJWTKeyWithoutAlg(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Now: func() time.Time { return btNow }})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, Issuer: btIssuer, Audience: []string{btAudience}, Now: func() time.Time { return btNow }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +530,7 @@ func TestJWKSKeysWithoutKid(t *testing.T) {
 		t.Errorf("VerificationKeys(%s) = %+v, want only the key with that id", btRS.ID, keys)
 	}
 
-	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set})
+	v, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: set, SkipIssuerCheck: true, SkipAudienceCheck: true})
 	if err != nil {
 		t.Fatal(err)
 	}

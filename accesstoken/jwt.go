@@ -26,6 +26,11 @@ const (
 // defaultAlgorithms are the asymmetric algorithms allowed by default.
 var defaultAlgorithms = []string{"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 
+// jwtAlgorithms are the asymmetric algorithms a JWTVerifier allows by
+// default: defaultAlgorithms and "Ed25519", the fully specified name of
+// EdDSA with Ed25519 (RFC 9864).
+var jwtAlgorithms = append(slices.Clip(defaultAlgorithms), "Ed25519")
+
 var hmacAlgorithms = []string{"HS256", "HS384", "HS512"}
 
 // JWTConfig configures [NewJWTVerifier]. The zero value of each optional
@@ -42,17 +47,34 @@ type JWTConfig struct {
 	HMACSecret []byte
 
 	// Algorithms is the allow-list of JWS algorithms. Default: RS256, RS384,
-	// RS512, PS256, PS384, PS512, ES256, ES384, ES512 and EdDSA when Keys is
-	// set, and HS256, HS384 and HS512 when HMACSecret is set. "none" is never allowed. A key
+	// RS512, PS256, PS384, PS512, ES256, ES384, ES512, EdDSA and Ed25519
+	// (RFC 9864's name for EdDSA with Ed25519) when Keys is set, and HS256, HS384 and HS512 when HMACSecret is set. "none" is never allowed. A key
 	// whose JWK names an "alg" verifies that algorithm only.
 	Algorithms []string
 
-	// Issuer, when set, must equal the token's "iss".
+	// Issuer must equal the token's "iss". Required, unless Keys is a
+	// [RemoteKeySet] made by discovery, whose issuer is then the one
+	// checked (an Issuer given as well must equal it), or SkipIssuerCheck
+	// is set.
 	Issuer string
 
-	// Audience, when set, must share a value with the token's "aud" (a
-	// string or an array of strings).
+	// SkipIssuerCheck accepts tokens of any issuer. It is dangerous: any
+	// issuer whose keys are in Keys, an ID token of a shared key set, a
+	// token of another tenant of a multi-tenant provider, passes. It MUST
+	// NOT be set unless Keys are the keys of one issuer alone and nothing
+	// else signs with them. Setting it together with Issuer is an error.
+	SkipIssuerCheck bool
+
+	// Audience must share a value with the token's "aud" (a string or an
+	// array of strings). Required, unless SkipAudienceCheck is set.
 	Audience []string
+
+	// SkipAudienceCheck accepts tokens for any audience. It is dangerous:
+	// a token the issuer made for another resource server, which that
+	// server's operator (or anyone who stole it there) holds, passes here.
+	// It MUST NOT be set unless the issuer makes tokens for this server
+	// alone. Setting it together with Audience is an error.
+	SkipAudienceCheck bool
 
 	// RequireATJWT requires the RFC 9068 header "typ": "at+jwt" (or
 	// "application/at+jwt"), which tells access tokens apart from ID tokens
@@ -78,8 +100,10 @@ type JWTConfig struct {
 // "cty" (nested tokens) or "enc"; "typ" when required); the signature, with
 // the key named by "kid" whose own algorithm must match; then the claims:
 // "exp" required and a number, "nbf" and "iat" numbers when present, all
-// within the clock skew; "iss" and "aud" when configured; "sub" a non-empty
-// string.
+// within the clock skew; "iss" and "aud" (unless skipped by name); "sub" a
+// non-empty string. A token without "kid", or with one that no key has, is
+// tried against every key without an id (every key, without a kid) that
+// allows its "alg".
 //
 // Every refusal wraps [userinfo.ErrInvalidToken]. When the key set is
 // unavailable it returns the key set's error instead (the
@@ -97,11 +121,19 @@ type JWTVerifier struct {
 }
 
 // NewJWTVerifier returns a verifier for cfg, or an error when cfg is
-// unusable: no keys, an unknown or unsupported algorithm, "none", an HMAC
-// algorithm without a secret, or a secret under 32 bytes.
+// unusable: no keys, no issuer or no audience (unless skipped by name), an
+// issuer other than the discovered one, an unknown or unsupported algorithm,
+// "none", an HMAC algorithm without a secret, or a secret under 32 bytes.
 func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	if cfg.Keys == nil && cfg.HMACSecret == nil {
 		return nil, errors.New("accesstoken: JWTConfig.Keys is required")
+	}
+	issuer, err := jwtIssuer(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAudience(cfg.Audience, cfg.SkipAudienceCheck, "JWTConfig"); err != nil {
+		return nil, err
 	}
 	if cfg.HMACSecret != nil && len(cfg.HMACSecret) < 32 {
 		return nil, errors.New("accesstoken: JWTConfig.HMACSecret must have at least 32 bytes")
@@ -109,7 +141,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 	algs := cfg.Algorithms
 	if len(algs) == 0 {
 		if cfg.Keys != nil {
-			algs = defaultAlgorithms
+			algs = jwtAlgorithms
 		}
 		if cfg.HMACSecret != nil {
 			algs = append(slices.Clip(algs), hmacAlgorithms...)
@@ -119,7 +151,7 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		keys:         cfg.Keys,
 		secret:       bytes.Clone(cfg.HMACSecret),
 		verifiers:    make(map[string]jws.Verifier2, len(algs)),
-		rules:        claimRules{issuer: cfg.Issuer, audience: slices.Clone(cfg.Audience)},
+		rules:        claimRules{issuer: issuer, audience: slices.Clone(cfg.Audience)},
 		requireATJWT: cfg.RequireATJWT,
 		skew:         cfg.ClockSkew,
 		maxSize:      cfg.MaxTokenSize,
@@ -141,28 +173,75 @@ func NewJWTVerifier(cfg JWTConfig) (*JWTVerifier, error) {
 		switch {
 		case isHMAC && cfg.HMACSecret == nil:
 			return nil, fmt.Errorf("accesstoken: algorithm %s needs JWTConfig.HMACSecret", alg)
-		case !isHMAC && !slices.Contains(defaultAlgorithms, alg):
+		case !isHMAC && !slices.Contains(jwtAlgorithms, alg):
 			return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
 		case !isHMAC && cfg.Keys == nil:
 			return nil, fmt.Errorf("accesstoken: algorithm %s needs JWTConfig.Keys", alg)
 		}
-		sa, ok := jwa.LookupSignatureAlgorithm(alg)
-		if !ok {
-			return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
-		}
-		vf, err := jws.VerifierFor(sa)
+		vf, err := verifierFor(alg)
 		if err != nil {
-			return nil, fmt.Errorf("accesstoken: algorithm %s: %w", alg, err)
+			return nil, err
 		}
 		v.verifiers[alg] = vf
 	}
 	return v, nil
 }
 
-var b64 = base64.RawURLEncoding.Strict()
+// verifierFor returns jwx's signature verifier of alg.
+func verifierFor(alg string) (jws.Verifier2, error) {
+	sa, ok := jwa.LookupSignatureAlgorithm(alg)
+	if !ok {
+		return nil, fmt.Errorf("accesstoken: algorithm %q is not supported", alg)
+	}
+	vf, err := jws.VerifierFor(sa)
+	if err != nil {
+		return nil, fmt.Errorf("accesstoken: algorithm %s: %w", alg, err)
+	}
+	return vf, nil
+}
 
-// maxKeysTried bounds the keys tried for a token without a matching kid.
-const maxKeysTried = 4
+// issuerKeySet is the optional interface of a [KeySet] that knows its
+// issuer: a [RemoteKeySet] made by discovery.
+type issuerKeySet interface{ Issuer() string }
+
+// jwtIssuer returns the issuer that tokens of cfg must name, or "" when
+// the check is skipped by name.
+func jwtIssuer(cfg JWTConfig) (string, error) {
+	var discovered string
+	if ks, ok := cfg.Keys.(issuerKeySet); ok {
+		discovered = ks.Issuer()
+	}
+	switch {
+	case cfg.SkipIssuerCheck && cfg.Issuer != "":
+		return "", errors.New("accesstoken: JWTConfig.Issuer and SkipIssuerCheck are exclusive")
+	case cfg.SkipIssuerCheck:
+		return "", nil
+	case discovered != "" && cfg.Issuer != "" && cfg.Issuer != discovered:
+		return "", fmt.Errorf("accesstoken: JWTConfig.Issuer %q is not the issuer %q its key set was discovered from", cfg.Issuer, discovered)
+	case discovered != "":
+		return discovered, nil
+	case cfg.Issuer == "":
+		return "", errors.New("accesstoken: JWTConfig.Issuer is required (or SkipIssuerCheck, which is dangerous)")
+	}
+	return cfg.Issuer, nil
+}
+
+// checkAudience checks the audience configuration of a verifier.
+func checkAudience(aud []string, skip bool, config string) error {
+	switch {
+	case skip && len(aud) > 0:
+		return fmt.Errorf("accesstoken: %s.Audience and SkipAudienceCheck are exclusive", config)
+	case skip:
+		return nil
+	case len(aud) == 0:
+		return fmt.Errorf("accesstoken: %s.Audience is required (or SkipAudienceCheck, which is dangerous)", config)
+	case slices.Contains(aud, ""):
+		return fmt.Errorf("accesstoken: %s.Audience holds an empty string", config)
+	}
+	return nil
+}
+
+var b64 = base64.RawURLEncoding.Strict()
 
 // VerifyToken implements [userinfo.TokenVerifier].
 func (v *JWTVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.Principal, error) {
@@ -254,8 +333,9 @@ func (v *JWTVerifier) checkHeader(hdr *joseHeader) error {
 	return nil
 }
 
-// verifySignature checks sig over input with the key kid names (or, without
-// a kid, the first few keys of the set that fit alg).
+// verifySignature checks sig over input with the keys kid names (or, without
+// a kid or with one no key has, every key without an id, or every key of
+// the set, that fits alg).
 func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, input, sig []byte) error {
 	vf := v.verifiers[alg]
 	if strings.HasPrefix(alg, "HS") {
@@ -280,11 +360,9 @@ func (v *JWTVerifier) verifySignature(ctx context.Context, alg, kid string, inpu
 		if !k.allows(alg) {
 			continue
 		}
+		tried++
 		if vf.Verify(k.Key, input, sig) == nil {
 			return nil
-		}
-		if tried++; tried == maxKeysTried {
-			break
 		}
 	}
 	if tried == 0 {

@@ -7,12 +7,16 @@ import (
 	"crypto/ed25519"
 	"crypto/elliptic"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/big"
 	"os"
 	"slices"
 
-	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 )
 
@@ -27,7 +31,8 @@ type VerificationKey struct {
 	// ID is the key id, the JWK's "kid". It may be empty.
 	ID string
 	// Algorithm is the JWK's "alg", or empty when the JWK has none. When it
-	// is set, a token's header "alg" must equal it.
+	// is set, a token's header "alg" must equal it ("EdDSA" and "Ed25519"
+	// count as equal for an Ed25519 key, RFC 9864).
 	Algorithm string
 	// Key is the public key: *rsa.PublicKey, *ecdsa.PublicKey or
 	// ed25519.PublicKey.
@@ -38,8 +43,11 @@ type VerificationKey struct {
 // own algorithm when it names one, else an algorithm of the key's type (and,
 // for EC keys, curve).
 func (k *VerificationKey) allows(alg string) bool {
-	if k.Algorithm != "" {
-		return k.Algorithm == alg
+	if k.Algorithm != "" && k.Algorithm != alg {
+		// RFC 9864: "Ed25519" is the fully specified name of what
+		// "EdDSA" means for an Ed25519 key.
+		_, ed := k.Key.(ed25519.PublicKey)
+		return ed && isEdDSAName(k.Algorithm) && isEdDSAName(alg)
 	}
 	switch pub := k.Key.(type) {
 	case *rsa.PublicKey:
@@ -61,6 +69,8 @@ func (k *VerificationKey) allows(alg string) bool {
 	}
 	return false
 }
+
+func isEdDSAName(alg string) bool { return alg == "EdDSA" || alg == "Ed25519" }
 
 // KeySet is where a [JWTVerifier] finds the keys that sign tokens.
 //
@@ -106,21 +116,36 @@ func (ix *keyIndex) lookupOrAnonymous(kid string) []VerificationKey {
 	return ix.anon
 }
 
+// maxLoggedKID bounds the key ids that skipped-key logs repeat.
+const maxLoggedKID = 128
+
 // parseKeySet parses the JSON of a JWK Set (or of one JWK) into an index of
-// its signature-verification keys. Symmetric ("oct") keys, encryption keys,
-// keys without "verify" in their "key_ops", RSA keys under 2048 bits and
-// unknown key types are left out; a set left with no key is an error. Private
-// keys are reduced to their public part.
-func parseKeySet(data []byte) (*keyIndex, error) {
-	set, err := jwk.Parse(data)
-	if err != nil {
+// its signature-verification keys. A member that cannot verify signatures is
+// skipped and logged (kid, kty and reason; no key material) on logger,
+// when not nil: see usableMember. Only a set left with no key, or one that
+// is not JSON, is an error (RFC 7517 §5: "implementations SHOULD ignore JWKs
+// within a JWK Set that use "kty" values that are not understood by them").
+// Private keys are reduced to their public part.
+func parseKeySet(data []byte, logger *slog.Logger) (*keyIndex, error) {
+	var members []json.RawMessage
+	var set struct {
+		Keys *[]json.RawMessage `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, fmt.Errorf("accesstoken: parse JWK set: %w", err)
 	}
+	if set.Keys != nil {
+		members = *set.Keys
+	} else {
+		members = []json.RawMessage{data} // a single JWK
+	}
 	ix := &keyIndex{byID: make(map[string][]VerificationKey)}
-	for i := range set.Len() {
-		key, _ := set.Key(i)
-		vk, ok := verificationKey(key)
-		if !ok {
+	for _, raw := range members {
+		vk, skip := usableMember(raw)
+		if skip != nil {
+			if logger != nil {
+				logger.Warn("accesstoken: JWK skipped", "kid", skip.kid, "kty", skip.kty, "reason", skip.reason)
+			}
 			continue
 		}
 		ix.all = append(ix.all, vk)
@@ -136,44 +161,174 @@ func parseKeySet(data []byte) (*keyIndex, error) {
 	return ix, nil
 }
 
-// verificationKey converts a JWK into a VerificationKey, or reports that the
-// key is not one for verifying signatures.
-func verificationKey(key jwk.Key) (VerificationKey, bool) {
-	if use, ok := key.KeyUsage(); ok && use != "sig" {
-		return VerificationKey{}, false
+// skippedKey says why a member of a key set was left out.
+type skippedKey struct{ kid, kty, reason string }
+
+// jwkMembers are the members of a JWK read before jwx parses it.
+type jwkMembers struct {
+	Kty    *string  `json:"kty"`
+	Crv    string   `json:"crv"`
+	N      string   `json:"n"`
+	X      string   `json:"x"`
+	Y      string   `json:"y"`
+	Kid    string   `json:"kid"`
+	Use    *string  `json:"use"`
+	Alg    *string  `json:"alg"`
+	KeyOps []string `json:"key_ops"`
+	X5c    []string `json:"x5c"`
+}
+
+// supportedKeyAlgorithms are the "alg" values a key of a set may name.
+var supportedKeyAlgorithms = append(slices.Clip(defaultAlgorithms), "Ed25519")
+
+// usableMember converts a member of a key set into a VerificationKey, or
+// says why it cannot verify signatures: not a JSON object, no "kty" or one
+// of another type than RSA, EC and OKP (symmetric "oct" keys included: HMAC
+// needs [JWTConfig.HMACSecret]), "use" other than "sig", "key_ops" without
+// "verify", an unknown "alg" or one that does not fit the key, an
+// undecodable "x5c" or one whose first certificate holds another key, a key jwx cannot parse, an RSA modulus under 2048 bits,
+// a curve other than P-256, P-384, P-521 and Ed25519, or a point off its
+// curve. The reason is a fixed text.
+func usableMember(raw json.RawMessage) (VerificationKey, *skippedKey) {
+	var m jwkMembers
+	if err := json.Unmarshal(raw, &m); err != nil {
+		// A member of the wrong type, or a kid that is no string: read
+		// what can be read for the log.
+		var loose map[string]any
+		_ = json.Unmarshal(raw, &loose)
+		kid, _ := loose["kid"].(string)
+		kty, _ := loose["kty"].(string)
+		return VerificationKey{}, skip(kid, kty, "a member is not a JSON object or has the wrong type")
 	}
-	if ops, ok := key.KeyOps(); ok && !slices.Contains(ops, jwk.KeyOpVerify) {
-		return VerificationKey{}, false
+	kty := ""
+	if m.Kty != nil {
+		kty = *m.Kty
 	}
-	switch key.KeyType() {
-	case jwa.RSA(), jwa.EC(), jwa.OKP():
-	default:
-		return VerificationKey{}, false
+	switch {
+	case m.Kty == nil:
+		return VerificationKey{}, skip(m.Kid, kty, "no kty")
+	case kty != "RSA" && kty != "EC" && kty != "OKP":
+		return VerificationKey{}, skip(m.Kid, kty, "unsupported kty")
+	case kty == "EC" && m.Crv != "P-256" && m.Crv != "P-384" && m.Crv != "P-521",
+		kty == "OKP" && m.Crv != "Ed25519":
+		return VerificationKey{}, skip(m.Kid, kty, "unsupported curve")
+	case m.Use != nil && *m.Use != "sig":
+		return VerificationKey{}, skip(m.Kid, kty, "use is not sig")
+	case m.KeyOps != nil && !slices.Contains(m.KeyOps, "verify"):
+		return VerificationKey{}, skip(m.Kid, kty, "key_ops without verify")
+	case m.Alg != nil && !slices.Contains(supportedKeyAlgorithms, *m.Alg):
+		return VerificationKey{}, skip(m.Kid, kty, "unsupported alg")
 	}
-	pub, err := key.PublicKey()
+	if reason := checkKeyMaterial(kty, &m); reason != "" {
+		return VerificationKey{}, skip(m.Kid, kty, reason)
+	}
+	var leaf *x509.Certificate
+	for i, c := range m.X5c {
+		der, err := base64.StdEncoding.DecodeString(c)
+		if err != nil {
+			return VerificationKey{}, skip(m.Kid, kty, "undecodable x5c")
+		}
+		cert, err := x509.ParseCertificate(der)
+		if err != nil {
+			return VerificationKey{}, skip(m.Kid, kty, "undecodable x5c")
+		}
+		if i == 0 {
+			leaf = cert
+		}
+	}
+	key, err := jwk.ParseKey(raw)
 	if err != nil {
-		return VerificationKey{}, false
+		return VerificationKey{}, skip(m.Kid, kty, "unparsable key")
+	}
+	pub, reason := usablePublicKey(key)
+	if reason != "" {
+		return VerificationKey{}, skip(m.Kid, kty, reason)
+	}
+	// RFC 7517 §4.7: the key in the first certificate MUST match the JWK.
+	if eq, ok := pub.(interface{ Equal(crypto.PublicKey) bool }); leaf != nil && (!ok || !eq.Equal(leaf.PublicKey)) {
+		return VerificationKey{}, skip(m.Kid, kty, "x5c does not match the key")
+	}
+	vk := VerificationKey{ID: m.Kid, Key: pub}
+	if m.Alg != nil {
+		if !vk.allows(*m.Alg) {
+			return VerificationKey{}, skip(m.Kid, kty, "alg does not fit the key")
+		}
+		vk.Algorithm = *m.Alg
+	}
+	return vk, nil
+}
+
+// checkKeyMaterial names what is wrong with the RSA modulus or the EC point
+// of m, so that the log says more than that jwx could not parse the key.
+func checkKeyMaterial(kty string, m *jwkMembers) string {
+	switch kty {
+	case "RSA":
+		n, err := b64.DecodeString(m.N)
+		if err != nil {
+			return "unparsable key"
+		}
+		if new(big.Int).SetBytes(n).BitLen() < minRSABits {
+			return "RSA modulus under 2048 bits"
+		}
+	case "EC":
+		curve := map[string]elliptic.Curve{"P-256": elliptic.P256(), "P-384": elliptic.P384(), "P-521": elliptic.P521()}[m.Crv]
+		size := (curve.Params().BitSize + 7) / 8
+		x, errX := b64.DecodeString(m.X)
+		y, errY := b64.DecodeString(m.Y)
+		if errX != nil || errY != nil || len(x) != size || len(y) != size {
+			return "unparsable key"
+		}
+		point := append(append([]byte{4}, x...), y...)
+		if _, err := ecdsa.ParseUncompressedPublicKey(curve, point); err != nil {
+			return "point not on its curve"
+		}
+	}
+	return ""
+}
+
+func skip(kid, kty, reason string) *skippedKey {
+	if len(kid) > maxLoggedKID {
+		kid = kid[:maxLoggedKID]
+	}
+	if len(kty) > maxLoggedKID {
+		kty = kty[:maxLoggedKID]
+	}
+	return &skippedKey{kid: kid, kty: kty, reason: reason}
+}
+
+// usablePublicKey returns the public key of key as the standard library's
+// type, or why it cannot verify signatures.
+func usablePublicKey(key jwk.Key) (any, string) {
+	pubKey, err := key.PublicKey()
+	if err != nil {
+		return nil, "no public key"
 	}
 	var raw any
-	if err := jwk.Export(pub, &raw); err != nil {
-		return VerificationKey{}, false
+	if err := jwk.Export(pubKey, &raw); err != nil {
+		return nil, "unparsable key"
 	}
-	vk := VerificationKey{Key: raw}
 	switch k := raw.(type) {
 	case *rsa.PublicKey:
 		if k.N.BitLen() < minRSABits {
-			return VerificationKey{}, false
+			return nil, "RSA modulus under 2048 bits"
 		}
 	case *ecdsa.PublicKey:
+		switch k.Curve {
+		case elliptic.P256(), elliptic.P384(), elliptic.P521():
+		default:
+			return nil, "unsupported curve"
+		}
+		if _, err := k.Bytes(); err != nil {
+			return nil, "point not on its curve"
+		}
 	case ed25519.PublicKey:
+		if len(k) != ed25519.PublicKeySize {
+			return nil, "unparsable key"
+		}
 	default:
-		return VerificationKey{}, false
+		return nil, "unsupported curve"
 	}
-	vk.ID, _ = key.KeyID()
-	if alg, ok := key.Algorithm(); ok {
-		vk.Algorithm = alg.String()
-	}
-	return vk, true
+	return raw, ""
 }
 
 // staticKeySet is a KeySet that never changes.
@@ -185,12 +340,16 @@ func (s staticKeySet) VerificationKeys(_ context.Context, kid string) ([]Verific
 
 // NewStaticKeySet returns a [KeySet] of the keys in jwks, the JSON of a JWK
 // Set (RFC 7517 §5) or of a single JWK. Only signature-verification keys are
-// kept: RSA (2048 bits or more), EC (P-256, P-384, P-521) and Ed25519. Keys
-// whose "use" is not "sig", or whose "key_ops" lack "verify", and symmetric
-// keys are ignored (HMAC needs [JWTConfig.HMACSecret]). A set without a usable
-// key is an error.
+// kept: RSA (2048 bits or more), EC (P-256, P-384, P-521) and Ed25519. A
+// member that cannot verify signatures is skipped, and logged as a warning
+// on [slog.Default] with its kid, kty and the reason (never key material):
+// an unknown "kty" (such as ML-DSA's "AKP"), "crv" or "alg", an RSA
+// modulus under 2048 bits, a point off its curve, an undecodable "x5c",
+// "use" other than "sig", "key_ops" without "verify", and symmetric keys
+// (HMAC needs [JWTConfig.HMACSecret]). Only a set without any usable key is
+// an error.
 func NewStaticKeySet(jwks []byte) (KeySet, error) {
-	ix, err := parseKeySet(jwks)
+	ix, err := parseKeySet(jwks, slog.Default())
 	if err != nil {
 		return nil, err
 	}

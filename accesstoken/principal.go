@@ -20,7 +20,7 @@ type claimRules struct {
 // and introspection responses alike. It checks "iss" and "aud" as r says and
 // requires "sub", a non-empty string. The principal has that subject; the
 // client "client_id", else "azp"; the scopes of "scope" (a string, split at
-// white space) then of "scp" (an array of strings), each once; expiry, the
+// U+0020 spaces alone) then of "scp" (an array of strings), each once; expiry, the
 // token's "exp" that the caller parsed and checked (zero when the token has
 // none); the authentication time "auth_time" (a number) and class "acr" (a
 // string), for step-up; the key the token is bound to, "cnf"."jkt" (RFC 9449
@@ -81,14 +81,16 @@ func audienceMatches(want []string, aud any) bool {
 }
 
 // appendScopes appends the scopes of a "scope" or "scp" claim that scopes
-// does not hold yet: a string split at white space (strings.Fields), or an
+// does not hold yet: a string split at U+0020 spaces (RFC 6749 §3.3), or an
 // array of strings, whose empty strings are skipped. Other values add
 // nothing.
 func appendScopes(scopes []string, claim any) []string {
 	switch c := claim.(type) {
 	case string:
-		for s := range strings.FieldsSeq(c) {
-			if !slices.Contains(scopes, s) {
+		// RFC 6749 §3.3: scope tokens are delimited by U+0020 alone; a
+		// tab or a no-break space is part of a token.
+		for s := range strings.SplitSeq(c, " ") {
+			if s != "" && !slices.Contains(scopes, s) {
 				scopes = append(scopes, s)
 			}
 		}

@@ -36,6 +36,8 @@ func TestPrincipal(t *testing.T) {
 		{name: "minimal", claims: base(nil), wantScopes: nil},
 		{name: "scope string", claims: base(map[string]any{"scope": "openid profile"}), wantScopes: []string{"openid", "profile"}},
 		{name: "scope string, repeated spaces and duplicates", claims: base(map[string]any{"scope": " openid  openid profile "}), wantScopes: []string{"openid", "profile"}},
+		{name: "scope split at U+0020 alone: tab and no-break space are part of a token", claims: base(map[string]any{"scope": "openid\tprofile email\u00a0phone openid"}), wantScopes: []string{"openid\tprofile", "email\u00a0phone", "openid"}},
+		{name: "openid after a tab is not openid", claims: base(map[string]any{"scope": "profile\topenid"}), wantScopes: []string{"profile\topenid"}},
 		{name: "scp array", claims: base(map[string]any{"scp": []any{"openid", "", 7, "email"}}), wantScopes: []string{"openid", "email"}},
 		{name: "scope then scp, each once", claims: base(map[string]any{"scope": "openid profile", "scp": []any{"email", "openid"}}), wantScopes: []string{"openid", "profile", "email"}},
 		{name: "scope not a string", claims: base(map[string]any{"scope": []any{"openid"}}), wantScopes: []string{"openid"}},

@@ -20,11 +20,14 @@ import (
 const (
 	// devIssuerName is the "iss" of development tokens when -issuer is not set.
 	devIssuerName = "urn:ciamkit:userinfo:example-dev"
-	devSubject    = demoSubject
-	devScope      = "openid profile email phone"
-	devClientID   = "example-dev"
-	devTokenTTL   = time.Hour
-	maxTokenTTL   = 24 * time.Hour
+	// devAudience is the "aud" of development tokens when -audience is
+	// not set.
+	devAudience = "urn:ciamkit:userinfo:example-api"
+	devSubject  = demoSubject
+	devScope    = "openid profile email phone"
+	devClientID = "example-dev"
+	devTokenTTL = time.Hour
+	maxTokenTTL = 24 * time.Hour
 )
 
 // devIssuer is the example's own token issuer, for development: it holds an
@@ -59,6 +62,9 @@ func newDevIssuer(ctx context.Context, b *backend, issuer, audience string, now 
 	}
 	if issuer == "" {
 		issuer = devIssuerName
+	}
+	if audience == "" {
+		audience = devAudience
 	}
 	return &devIssuer{key: key, jwks: testkeys.JWKS(key), issuer: issuer, audience: audience, now: now}, nil
 }
@@ -138,9 +144,7 @@ func (d *devIssuer) serveToken(w http.ResponseWriter, r *http.Request) error {
 		claims["cnf"] = map[string]any{"jkt": req.JKT}
 		tokenType = userinfo.SchemeDPoP
 	}
-	if d.audience != "" {
-		claims["aud"] = d.audience
-	}
+	claims["aud"] = d.audience
 	token, err := d.key.Sign(claims)
 	if err != nil {
 		return err

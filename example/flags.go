@@ -59,8 +59,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.db, "db", "", "user and OTP store: empty for the SQLite file userinfo.db, \"memory\", \"sqlite:PATH\" or \"postgres://…\"")
 	fs.StringVar(&o.jwksURL, "jwks-url", "", "verify tokens against the JWK Set at `URL` (disables the development issuer)")
 	fs.StringVar(&o.jwksFile, "jwks-file", "", "verify tokens against the JWK Set in the file at `PATH` (disables the development issuer)")
-	fs.StringVar(&o.issuer, "issuer", "", "required \"iss\" of access tokens")
-	fs.StringVar(&o.audience, "audience", "", "required \"aud\" of access tokens")
+	fs.StringVar(&o.issuer, "issuer", "", "required \"iss\" of access tokens (needed with -jwks-url and -jwks-file)")
+	fs.StringVar(&o.audience, "audience", "", "required \"aud\" of access tokens (needed with -jwks-url and -jwks-file)")
 	fs.StringVar(&o.attributes, "attributes", "", "custom attribute registry, a JSON file {\"attributes\": […]}")
 	fs.StringVar(&o.seed, "seed", "", "JSON file: an array of users created at start if they do not exist yet (existing ones are left as they are), [{\"sub\":\"u1\",\"email\":…}]; without it the development issuer creates a demo user")
 	fs.StringVar(&o.otpOutbox, "otp-outbox", "", "append each OTP sent as a JSON line to the file at `PATH` (default: print codes to the console)")
@@ -89,6 +89,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	}
 	if o.jwksURL != "" && o.jwksFile != "" {
 		return nil, fmt.Errorf("%w: -jwks-url and -jwks-file are exclusive", errUsage)
+	}
+	if (o.jwksURL != "" || o.jwksFile != "") && (o.issuer == "" || o.audience == "") {
+		// The verifier checks iss and aud always: tokens of any other
+		// issuer sharing the key set, or made for another API, must not
+		// pass.
+		return nil, fmt.Errorf("%w: -jwks-url and -jwks-file need -issuer and -audience", errUsage)
 	}
 	if o.otpTTL < time.Second || o.otpTTL > time.Hour {
 		return nil, fmt.Errorf("%w: -otp-ttl must be between 1s and 1h", errUsage)

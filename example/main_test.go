@@ -255,12 +255,13 @@ func TestEndToEndReplicasPostgres(t *testing.T) {
 		}
 	}
 	common := []string{"-addr", "127.0.0.1:0", "-db", dsn, "-jwks-file", jwks, "-issuer", "https://id.example.test",
+		"-audience", "profile-api",
 		"-otp-key-file", filepath.Join(dir, "otp.key")}
 	outboxA, outboxB := filepath.Join(dir, "a.jsonl"), filepath.Join(dir, "b.jsonl")
 	a := start(t, bin, dir, append(common, "-seed", seed, "-otp-outbox", outboxA)...)
 	b := start(t, bin, dir, append(common, "-otp-outbox", outboxB)...)
 
-	token, err := key.Sign(map[string]any{"iss": "https://id.example.test", "sub": "u1", "scope": "openid",
+	token, err := key.Sign(map[string]any{"iss": "https://id.example.test", "aud": "profile-api", "sub": "u1", "scope": "openid",
 		"exp": time.Now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)

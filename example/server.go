@@ -193,15 +193,29 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 	if len(o.claims) > 0 {
 		policy = userinfo.StaticClaims(o.claims...)
 	}
+	// DPoP-bound tokens are accepted wherever the public URL is known
+	// (run sets it from the address bound), with the proofs' jti kept in
+	// the backend, so that replicas refuse each other's replays.
+	var dpop userinfo.ProofVerifier
+	if o.publicURL != "" {
+		if dpop, err = accesstoken.NewDPoPVerifier(accesstoken.DPoPConfig{Replay: b.replay, Logger: logger}); err != nil {
+			return nil, err
+		}
+	} else if o.requireDPoP {
+		return nil, errors.New("-require-dpop needs -public-url")
+	}
 	h, err := userinfo.New(userinfo.Config{
-		Tokens:   tokens,
-		Store:    b.users,
-		OTP:      svc,
-		Registry: registry,
-		Policy:   policy,
-		StepUp:   userinfo.StepUp{MaxAge: o.maxAuthAge},
-		Logger:   logger,
-		OnUpdate: onUpdate(logger, svc),
+		Tokens:      tokens,
+		Store:       b.users,
+		OTP:         svc,
+		Registry:    registry,
+		Policy:      policy,
+		StepUp:      userinfo.StepUp{MaxAge: o.maxAuthAge},
+		DPoP:        dpop,
+		RequireDPoP: o.requireDPoP,
+		PublicURL:   o.publicURL,
+		Logger:      logger,
+		OnUpdate:    onUpdate(logger, svc),
 	})
 	if err != nil {
 		return nil, err
@@ -269,7 +283,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options, b *backend) (userin
 	default:
 		a.dev, err = newDevIssuer(ctx, b, o.issuer, o.audience, time.Now)
 		if err == nil {
-			cfg.Issuer = a.dev.issuer
+			cfg.Issuer, cfg.Audience = a.dev.issuer, []string{a.dev.audience}
 			cfg.Keys, err = a.dev.keySet()
 		}
 	}

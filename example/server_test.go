@@ -177,6 +177,8 @@ func TestSetupErrors(t *testing.T) {
 		isUsage bool
 	}{
 		{"both JWKS flags", []string{"-jwks-url", "http://x", "-jwks-file", "f"}, "exclusive", true},
+		{"JWKS URL without issuer", []string{"-jwks-url", "http://x", "-audience", "a"}, "-issuer and -audience", true},
+		{"JWKS file without audience", []string{"-jwks-file", "f", "-issuer", "https://i"}, "-issuer and -audience", true},
 		{"zero TTL", []string{"-otp-ttl", "0s"}, "-otp-ttl", true},
 		{"TTL under a second", []string{"-otp-ttl", "500ms"}, "-otp-ttl", true},
 		{"TTL past an hour", []string{"-otp-ttl", "2562047h"}, "-otp-ttl", true},
@@ -198,7 +200,7 @@ func TestSetupErrors(t *testing.T) {
 			`{"attributes":[{"name":"code","type":"string","pattern":"(["}]}`)}, "code", false},
 		{"postgres down", []string{"-db", "postgres://u:secret@127.0.0.1:1/db?connect_timeout=5", "-otp-key-file",
 			filepath.Join(t.TempDir(), "k")}, "postgres://…", false},
-		{"no JWKS file", []string{"-db", "memory", "-jwks-file", filepath.Join(t.TempDir(), "none.json")}, "none.json", false},
+		{"no JWKS file", []string{"-db", "memory", "-jwks-file", filepath.Join(t.TempDir(), "none.json"), "-issuer", "https://i", "-audience", "a"}, "none.json", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -350,7 +352,7 @@ func TestSetupJWKSFile(t *testing.T) {
 // development issuer there is no demo user.
 func TestSetupJWKSURL(t *testing.T) {
 	iss := newIssuer(t)
-	s := newTestServer(t, "-db", "memory", "-jwks-url", iss.JWKSURL())
+	s := newTestServer(t, "-db", "memory", "-jwks-url", iss.JWKSURL(), "-issuer", iss.URL(), "-audience", iss.Audience())
 	token, err := iss.Token(map[string]any{"sub": "demo"})
 	if err != nil {
 		t.Fatal(err)

@@ -36,7 +36,7 @@ func newServers(t *testing.T, n int) []*server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: keys})
+	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: keys, Issuer: "https://issuer.example", Audience: []string{"https://api.example"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,8 @@ func newServers(t *testing.T, n int) []*server {
 
 func (s *server) token(t *testing.T, sub string) string {
 	t.Helper()
-	tok, err := s.key.Sign(map[string]any{"sub": sub, "scope": "openid", "exp": time.Now().Add(time.Hour).Unix()})
+	tok, err := s.key.Sign(map[string]any{"iss": "https://issuer.example", "aud": "https://api.example",
+		"sub": sub, "scope": "openid", "exp": time.Now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}

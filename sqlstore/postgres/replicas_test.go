@@ -28,6 +28,12 @@ type replica struct {
 	sender *otp.RecordingSender
 }
 
+// The issuer and audience of the replicas' tokens.
+const (
+	replicaIssuer   = "https://issuer.example"
+	replicaAudience = "https://api.example"
+)
+
 // newReplicas starts n replicas on one database, with one issuer key and one
 // OTP key, as a deployment does.
 func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key) []*replica {
@@ -36,7 +42,7 @@ func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key) []*repli
 	if err != nil {
 		t.Fatal(err)
 	}
-	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: keys})
+	verifier, err := accesstoken.NewJWTVerifier(accesstoken.JWTConfig{Keys: keys, Issuer: replicaIssuer, Audience: []string{replicaAudience}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +117,8 @@ func (r *replica) patchEmail(token, email, otpToken, code string) (int, string, 
 
 func token(t *testing.T, key *testkeys.Key, sub string) string {
 	t.Helper()
-	tok, err := key.Sign(map[string]any{"sub": sub, "scope": "openid", "exp": time.Now().Add(time.Hour).Unix()})
+	tok, err := key.Sign(map[string]any{"iss": replicaIssuer, "aud": replicaAudience, "sub": sub, "scope": "openid",
+		"exp": time.Now().Add(time.Hour).Unix()})
 	if err != nil {
 		t.Fatal(err)
 	}
