@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/lestrrat-go/httprc/v3"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxJWKSBytes bounds a fetched JWK Set or discovery document.
@@ -51,6 +53,17 @@ type RemoteKeySetConfig struct {
 	// the tokens' times and the caches. The background refresh follows the
 	// real time. Default: time.Now.
 	Now func() time.Time
+
+	// TracerProvider makes a span, accesstoken.jwks.fetch, for each fetch
+	// of the JWK Set (not of the discovery document); the URL is no
+	// attribute. Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the counters userinfo.accesstoken.jwks.fetches
+	// (every fetch of the JWK Set) and
+	// userinfo.accesstoken.jwks.fetch_failures (no answer, a status other
+	// than 200, a set that does not parse), once, in NewRemoteKeySet.
+	// Default: the global provider, otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 // RemoteKeySet is a [KeySet] fetched over HTTP(S): fetched once by
@@ -127,7 +140,11 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 		return nil, err
 	}
 
-	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transformKeySet),
+	// Telemetry: fetches of the set, not of the discovery document.
+	tel := newFetchTelemetry(cfg.TracerProvider, cfg.MeterProvider)
+	client = tel.client(client)
+
+	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](tel.transform(transformKeySet)),
 		httprc.WithHTTPClient(client), httprc.WithMinInterval(minInterval), httprc.WithMaxInterval(maxInterval))
 	if err != nil {
 		return nil, fmt.Errorf("accesstoken: JWK set resource: %w", err)
