@@ -71,22 +71,27 @@ func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {
 	return t
 }
 
-// start starts a span named name, a child of ctx's.
+// start starts a span named name, a child of ctx's. Under a parent that
+// is not recorded (sampled out, or no provider set) it starts none, so that
+// the no-op path costs nothing: a child is recorded only with its parent.
 func (t *telemetry) start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
-	if t.tracer == nil {
+	if t.tracer == nil || !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, noopSpan
 	}
 	return t.tracer.Start(ctx, name, opts...)
 }
 
+// noStoreCall is the end of a store call that is neither traced nor timed.
+func noStoreCall(error) {}
+
 // storeCall times one call of the user store, operation "get" or "update",
 // in a span; call the returned function with the call's error.
 func (t *telemetry) storeCall(ctx context.Context, operation string) (context.Context, func(error)) {
-	if t.tracer == nil {
-		return ctx, func(error) {}
+	if t.tracer == nil || (!trace.SpanFromContext(ctx).IsRecording() && !t.store.Enabled(ctx)) {
+		return ctx, noStoreCall
 	}
 	begin := time.Now()
-	ctx, span := t.tracer.Start(ctx, "userinfo.store."+operation, trace.WithSpanKind(trace.SpanKindClient))
+	ctx, span := t.start(ctx, "userinfo.store."+operation, trace.WithSpanKind(trace.SpanKindClient))
 	return ctx, func(err error) {
 		if t.store.Enabled(ctx) {
 			t.store.Record(ctx, time.Since(begin).Seconds(), metric.WithAttributes(attrOperation.String(operation)))
@@ -114,19 +119,21 @@ func (t *telemetry) serve(w http.ResponseWriter, r *http.Request, route string, 
 	}
 	ctx, span := t.tracer.Start(r.Context(), name, trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
+	recording := span.IsRecording()
+	counting := t.requests.Enabled(ctx) || t.duration.Enabled(ctx)
+	if !recording && !counting {
+		// The no-op path: nothing to record, nothing to pass on.
+		next(w, r)
+		return
+	}
 	tw := &telemetryWriter{ResponseWriter: w}
-	if ctx != r.Context() {
+	if recording {
 		r = r.WithContext(ctx)
 	}
 	next(tw, r)
 	status := tw.status
 	if status == 0 {
 		status = http.StatusOK
-	}
-	recording := span.IsRecording()
-	counting := t.requests.Enabled(ctx) || t.duration.Enabled(ctx)
-	if !recording && !counting {
-		return
 	}
 	attrs := make([]attribute.KeyValue, 0, 4)
 	attrs = append(attrs, attrMethod.String(method), attrStatus.Int(status))
