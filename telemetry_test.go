@@ -47,7 +47,7 @@ func (th *telemetryHarness) metrics(t *testing.T) metricdata.ResourceMetrics {
 func attrString(s attribute.Set) string {
 	var b []string
 	for _, kv := range s.ToSlice() {
-		b = append(b, string(kv.Key)+"="+kv.Value.Emit())
+		b = append(b, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(b, " ")
 }
@@ -83,11 +83,11 @@ func allAttributeValues(spans tracetest.SpanStubs, rm metricdata.ResourceMetrics
 		out["span "+s.Name+" name"] = s.Name
 		out["span "+s.Name+" status"] = s.Status.Description
 		for _, kv := range s.Attributes {
-			out["span "+s.Name+" "+string(kv.Key)] = kv.Value.Emit()
+			out["span "+s.Name+" "+string(kv.Key)] = kv.Value.String()
 		}
 		for _, e := range s.Events {
 			for _, kv := range e.Attributes {
-				out["span "+s.Name+" event "+string(kv.Key)] = kv.Value.Emit()
+				out["span "+s.Name+" event "+string(kv.Key)] = kv.Value.String()
 			}
 		}
 	}
@@ -245,7 +245,7 @@ func TestTelemetryMiddleware(t *testing.T) {
 	}
 	rm := th.metrics(t)
 	want := map[string]int64{
-		"http.request.method=POST http.response.status_code=204 http.route=/otp/send":                            1,
+		"http.request.method=POST http.response.status_code=204 http.route=/otp/send":                              1,
 		"http.request.method=POST http.response.status_code=401 http.route=/otp/send userinfo.error=invalid_token": 1,
 	}
 	got := counts(rm, "userinfo.requests")

@@ -50,7 +50,7 @@ func sums(t *testing.T, reader *sdkmetric.ManualReader) map[string]int64 {
 func setString(s attribute.Set) string {
 	var b []string
 	for _, kv := range s.ToSlice() {
-		b = append(b, string(kv.Key)+"="+kv.Value.Emit())
+		b = append(b, string(kv.Key)+"="+kv.Value.String())
 	}
 	return strings.Join(b, " ")
 }
@@ -131,7 +131,7 @@ func TestTelemetrySendsChecksThrottles(t *testing.T) {
 		names[s.Name]++
 		values := []string{s.Name, s.Status.Description}
 		for _, kv := range s.Attributes {
-			values = append(values, kv.Value.Emit())
+			values = append(values, kv.Value.String())
 		}
 		for _, v := range values {
 			for _, sec := range secrets {
