@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/codes"
 )
 
 // ErrInvalidToken is what a [TokenVerifier] returns, wrapped or not, for a
@@ -140,6 +142,18 @@ type Authenticator struct {
 	Logger *slog.Logger
 	// Now is the clock of step-up and auth_time checks. Default: time.Now.
 	Now func() time.Time
+
+	// tel is the telemetry of the handler that made this Authenticator
+	// (Handler.Authenticator); nil: the global providers.
+	tel *telemetry
+}
+
+// telemetry returns the telemetry of a.
+func (a *Authenticator) telemetry() *telemetry {
+	if a.tel != nil {
+		return a.tel
+	}
+	return defaultTelemetry()
 }
 
 // challengeError returns an error with a challenge of scheme; DPoP
@@ -270,7 +284,14 @@ func (a *Authenticator) authenticate(r *http.Request) (*authn, error) {
 	invalid := func(cause error) *Error {
 		return a.challengeError(c.scheme, http.StatusUnauthorized, CodeInvalidToken, descInvalidTokenGeneric, cause)
 	}
-	p, err := a.Verifier.VerifyToken(r.Context(), c.token)
+	vctx, span := a.telemetry().start(r.Context(), "userinfo.verify_token")
+	p, err := a.Verifier.VerifyToken(vctx, c.token)
+	if err != nil {
+		// The cause may name what the verifier saw: the span only says
+		// that it refused.
+		span.SetStatus(codes.Error, "token refused")
+	}
+	span.End()
 	switch {
 	case err == nil && (p == nil || p.Subject == ""):
 		return nil, invalid(errors.New("token has no subject"))
@@ -340,17 +361,32 @@ func (a *Authenticator) checkProof(r *http.Request, token string, p *Principal) 
 // func(http.Handler) http.Handler, so it fits http.ServeMux, chi's Use and
 // With, and other routers through their adapters (echo.WrapMiddleware, gin
 // via gin.WrapH around the wrapped handler).
+//
+// Each request gets a server span and is counted as [Handler.ServeHTTP]'s
+// are (see Config.TracerProvider and Config.MeterProvider), under the
+// http.route of the http.ServeMux pattern that matched (r.Pattern), if any.
 func (a *Authenticator) Middleware(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		serveGuarded(a.Logger, w, r, func(w http.ResponseWriter, r *http.Request) error {
-			au, err := a.authenticate(r)
-			if err != nil {
-				return err
-			}
-			next.ServeHTTP(w, r.WithContext(contextWithPrincipal(r.Context(), au)))
-			return nil
+		a.telemetry().serve(w, r, patternRoute(r.Pattern), func(w http.ResponseWriter, r *http.Request) {
+			serveGuarded(a.Logger, w, r, func(w http.ResponseWriter, r *http.Request) error {
+				au, err := a.authenticate(r)
+				if err != nil {
+					return err
+				}
+				next.ServeHTTP(w, r.WithContext(contextWithPrincipal(r.Context(), au)))
+				return nil
+			})
 		})
 	})
+}
+
+// patternRoute returns the path of an http.ServeMux pattern, "[METHOD
+// ][HOST]/PATH", or "" for none.
+func patternRoute(pattern string) string {
+	if i := strings.IndexByte(pattern, '/'); i >= 0 {
+		return pattern[i:]
+	}
+	return ""
 }
 
 // requiredScope returns the scope every token must carry.

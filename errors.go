@@ -228,6 +228,7 @@ func quote(s string) string {
 // answered 500 server_error without revealing it.
 func WriteError(w http.ResponseWriter, err error) {
 	status, body, header := errorResponse(err)
+	noteErrorCode(w, body.Error)
 	h := w.Header()
 	for k, vs := range header {
 		h[k] = vs

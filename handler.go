@@ -14,6 +14,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // DefaultMaxBodyBytes is the default limit of a PATCH body: 64 KiB.
@@ -80,6 +83,24 @@ type Config struct {
 
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+
+	// TracerProvider makes the spans of the handler and of its
+	// [Authenticator]: one server span per request (named "PATCH
+	// /userinfo", "GET /userinfo"; "POST /otp/send" and the like through
+	// [Authenticator.Middleware]) with children for the token verification
+	// and the store calls. Attributes come from bounded sets only (method,
+	// status, route, the seed's error code, the store operation), never a
+	// token, code, otp_token, address or subject. Default: the global
+	// provider, otel.GetTracerProvider(), a no-op until the server sets one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the handler's instruments, once, in New:
+	// userinfo.requests (counter) and userinfo.request.duration (histogram,
+	// seconds) by http.request.method, http.route,
+	// http.response.status_code and userinfo.error; userinfo.store.duration
+	// (histogram, seconds) by userinfo.store.operation (get, update).
+	// Default: the global provider, otel.GetMeterProvider(), a no-op until
+	// the server sets one.
+	MeterProvider metric.MeterProvider
 }
 
 // UpdateEvent describes one successful change of a user, for
@@ -115,6 +136,7 @@ type Handler struct {
 	logger   *slog.Logger
 	now      func() time.Time
 	endpoint Endpoint
+	tel      *telemetry
 }
 
 // New returns a Handler for cfg. It fails when a required field is missing or
@@ -143,10 +165,12 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	tel := newTelemetry(cfg.TracerProvider, cfg.MeterProvider)
 	h := &Handler{
 		auth: &Authenticator{Verifier: cfg.Tokens, Scope: cfg.Scope, Realm: cfg.Realm,
 			DPoP: cfg.DPoP, RequireDPoP: cfg.RequireDPoP, PublicURL: cfg.PublicURL,
-			StepUp: cfg.StepUp, Logger: cfg.Logger, Now: cfg.Now},
+			StepUp: cfg.StepUp, Logger: cfg.Logger, Now: cfg.Now, tel: tel},
+		tel:      tel,
 		store:    cfg.Store,
 		otp:      cfg.OTP,
 		policy:   cfg.Policy,
@@ -246,7 +270,7 @@ func serveDocument(contentType string, doc []byte) http.Handler {
 // ServeHTTP answers GET, HEAD and PATCH; other methods get 405 with Allow.
 // It serves as every [Endpoint] does.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	h.endpoint.ServeHTTP(w, r)
+	h.tel.serve(w, r, "/userinfo", h.endpoint.ServeHTTP)
 }
 
 func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) error {
@@ -277,7 +301,9 @@ func (h *Handler) get(r *http.Request) (*Principal, *User, error) {
 
 // user reads the user, mapping the store's errors.
 func (h *Handler) user(ctx context.Context, subject string) (*User, error) {
-	u, err := h.store.GetUser(ctx, subject)
+	sctx, done := h.tel.storeCall(ctx, "get")
+	u, err := h.store.GetUser(sctx, subject)
+	done(err)
 	if err != nil {
 		return nil, storeError(err)
 	}
@@ -456,11 +482,13 @@ func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional b
 				up.IfVersion = 0
 			}
 		}
+		sctx, done := h.tel.storeCall(ctx, "update")
 		if len(rs) > 0 {
-			next, err = rst.UpdateUserRedeeming(ctx, up, rs)
+			next, err = rst.UpdateUserRedeeming(sctx, up, rs)
 		} else {
-			next, err = h.store.UpdateUser(ctx, up)
+			next, err = h.store.UpdateUser(sctx, up)
 		}
+		done(err)
 		switch {
 		case err == nil:
 			return cur, next, nil

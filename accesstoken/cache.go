@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/ciamkit/userinfo"
 )
 
@@ -30,6 +32,11 @@ type CacheConfig struct {
 	MaxAge time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
+	// MeterProvider makes the counters userinfo.accesstoken.cache.hits and
+	// userinfo.accesstoken.cache.misses, once, in NewCache. Default: the
+	// global provider, otel.GetMeterProvider(), a no-op until the server
+	// sets one.
+	MeterProvider metric.MeterProvider
 }
 
 // MaxAger is the optional interface of a [userinfo.TokenVerifier] whose
@@ -74,6 +81,7 @@ type Cache struct {
 	bounded bool
 	now     func() time.Time
 	lru     *lruCache
+	tel     cacheTelemetry
 }
 
 // NewCache returns a cache in front of next. When next is a [MaxAger], its
@@ -88,7 +96,8 @@ func NewCache(next userinfo.TokenVerifier, cfg CacheConfig) *Cache {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	c := &Cache{next: next, maxAge: cfg.MaxAge, now: cfg.Now, lru: newLRU(cfg.Size)}
+	c := &Cache{next: next, maxAge: cfg.MaxAge, now: cfg.Now, lru: newLRU(cfg.Size),
+		tel: newCacheTelemetry(cfg.MeterProvider)}
 	if m, ok := next.(MaxAger); ok {
 		c.bounded = true
 		c.maxAge = min(c.maxAge, m.MaxAge())
@@ -101,8 +110,10 @@ func (c *Cache) VerifyToken(ctx context.Context, token string) (*userinfo.Princi
 	key := sha256.Sum256([]byte(token))
 	now := c.now()
 	if p, ok := c.lru.get(key, now); ok {
+		c.tel.hits.Add(ctx, 1)
 		return clonePrincipal(p), nil
 	}
+	c.tel.misses.Add(ctx, 1)
 	p, err := c.next.VerifyToken(ctx, token)
 	if err != nil || p == nil || c.maxAge <= 0 || (p.Expiry.IsZero() && !c.bounded) {
 		return p, err

@@ -15,6 +15,8 @@ import (
 
 	"github.com/lestrrat-go/httprc/v3"
 	"github.com/lestrrat-go/httprc/v3/errsink"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // maxJWKSBytes bounds a fetched JWK Set or discovery document.
@@ -59,6 +61,16 @@ type RemoteKeySetConfig struct {
 	// set that is skipped because it cannot verify signatures (its kid,
 	// kty and the reason; never key material). Default: slog.Default().
 	Logger *slog.Logger
+	// TracerProvider makes a span, accesstoken.jwks.fetch, for each fetch
+	// of the JWK Set (not of the discovery document); the URL is no
+	// attribute. Default: the global provider, otel.GetTracerProvider().
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the counters userinfo.accesstoken.jwks.fetches
+	// (every fetch of the JWK Set) and
+	// userinfo.accesstoken.jwks.fetch_failures (no answer, a status other
+	// than 200, a set that does not parse), once, in NewRemoteKeySet.
+	// Default: the global provider, otel.GetMeterProvider().
+	MeterProvider metric.MeterProvider
 }
 
 // RemoteKeySet is a [KeySet] fetched over HTTP(S): fetched once by
@@ -144,7 +156,11 @@ func NewRemoteKeySet(ctx context.Context, cfg RemoteKeySetConfig) (*RemoteKeySet
 	transform := func(_ context.Context, res *http.Response) (*keyIndex, error) {
 		return transformKeySet(res, logger)
 	}
-	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](transform),
+	// Telemetry: fetches of the set, not of the discovery document.
+	tel := newFetchTelemetry(cfg.TracerProvider, cfg.MeterProvider)
+	client = tel.client(client)
+
+	res, err := httprc.NewResource[*keyIndex](jwksURL, httprc.TransformFunc[*keyIndex](tel.transform(transform)),
 		httprc.WithHTTPClient(client), httprc.WithMinInterval(minInterval), httprc.WithMaxInterval(maxInterval))
 	if err != nil {
 		return nil, fmt.Errorf("accesstoken: JWK set resource: %w", err)

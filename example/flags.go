@@ -39,6 +39,8 @@ type options struct {
 	// corsOrigins are the origins of -cors-origins; none: no CORS.
 	corsOrigins []string
 	logLevel    slog.Level
+	// metricsAddr is where /metrics is served; empty: nowhere.
+	metricsAddr string
 }
 
 // logLevels are the values of -log-level.
@@ -70,6 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.BoolVar(&o.requireDPoP, "require-dpop", false, "refuse Bearer tokens: DPoP-bound tokens with their proofs only")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	fs.IntVar(&o.tokenCache, "token-cache", 10000, "verified access tokens kept, so that a repeated token skips the signature check (0: off)")
+	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this `address` HOST:PORT, its own listener (default: off)")
 	cors := fs.String("cors-origins", "", "comma-separated `list` of origins allowed to call from a browser (CORS with preflight), such as https://app.example.com; \"*\": any (default: none, no CORS headers)")
 	logLevel := fs.String("log-level", "info", "`level` of the log: debug, info, warn or error; at debug every refused request's cause is logged")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")

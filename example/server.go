@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/otp"
@@ -43,6 +45,11 @@ type app struct {
 	keysReady func(context.Context) error
 	// console is where codes are printed without -otp-outbox: stderr.
 	console io.Writer
+	// metrics serves /metrics with -metrics-addr; nil without.
+	metrics http.Handler
+	// meters makes the instruments of the packages: the Prometheus
+	// exporter's provider with -metrics-addr, else nil (the global one).
+	meters  metric.MeterProvider
 	closers []func() error
 }
 
@@ -72,6 +79,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer ln.Close()
+	var mln net.Listener
+	if o.metricsAddr != "" {
+		if mln, err = net.Listen("tcp", o.metricsAddr); err != nil {
+			return err
+		}
+		defer mln.Close()
+	}
 	if o.publicURL == "" {
 		o.publicURL = "http://" + ln.Addr().String()
 	}
@@ -95,6 +109,14 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	if mln != nil {
+		msrv := &http.Server{Handler: a.metrics, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+			WriteTimeout: writeTimeout, IdleTimeout: idleTimeout, MaxHeaderBytes: maxHeaderBytes,
+			ErrorLog: srv.ErrorLog}
+		go func() { _ = msrv.Serve(mln) }()
+		defer msrv.Close()
+		fmt.Fprintf(stderr, "metrics on http://%s/metrics\n", mln.Addr())
+	}
 	fmt.Fprintf(stderr, "listening on http://%s\n", ln.Addr())
 
 	select {
@@ -130,6 +152,15 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 			_ = a.Close()
 		}
 	}()
+
+	if o.metricsAddr != "" {
+		mp, h, shutdown, err := newMetrics()
+		if err != nil {
+			return nil, err
+		}
+		a.meters, a.metrics = mp, h
+		a.closers = append(a.closers, shutdown)
+	}
 
 	var custom []userinfo.Attribute
 	if o.attributes != "" {
@@ -178,7 +209,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		}
 	}
 	if o.tokenCache > 0 {
-		tokens = accesstoken.NewCache(tokens, accesstoken.CacheConfig{Size: o.tokenCache})
+		tokens = accesstoken.NewCache(tokens, accesstoken.CacheConfig{Size: o.tokenCache, MeterProvider: a.meters})
 	}
 	if a.keysReady != nil {
 		tokens = readinessVerifier{TokenVerifier: tokens, ready: a.keysReady}
@@ -216,6 +247,8 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		PublicURL:   o.publicURL,
 		Logger:      logger,
 		OnUpdate:    onUpdate(logger, svc),
+		// Nil without -metrics-addr: the global provider, a no-op.
+		MeterProvider: a.meters,
 	})
 	if err != nil {
 		return nil, err
@@ -268,7 +301,7 @@ func (a *app) tokenVerifier(ctx context.Context, o *options, b *backend) (userin
 		// context bounds the first fetch only; Close ends the refresh.
 		rctx, cancel := context.WithTimeout(ctx, jwksStartWait)
 		var rs *accesstoken.RemoteKeySet
-		rs, err = accesstoken.NewRemoteKeySet(rctx, accesstoken.RemoteKeySetConfig{URL: o.jwksURL})
+		rs, err = accesstoken.NewRemoteKeySet(rctx, accesstoken.RemoteKeySetConfig{URL: o.jwksURL, MeterProvider: a.meters})
 		if err == nil {
 			a.closers = append(a.closers, rs.Close)
 			cfg.Keys = rs
@@ -320,6 +353,8 @@ func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*
 		Key:      key,
 		TTL:      o.otpTTL,
 		Logger:   a.logger,
+		// Nil without -metrics-addr: the global provider, a no-op.
+		MeterProvider: a.meters,
 	})
 }
 

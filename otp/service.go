@@ -15,6 +15,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/ciamkit/userinfo"
 )
 
@@ -86,6 +89,21 @@ type Config struct {
 	// Logger receives failures and security events. Codes, otp_tokens and
 	// addresses are never logged. Default: no logging.
 	Logger *slog.Logger
+
+	// TracerProvider makes the spans otp.send, otp.check and otp.redeem,
+	// children of the request's, with the attributes userinfo.otp.channel
+	// and userinfo.otp.outcome; never a code, otp_token, address or
+	// subject. Default: the global provider, otel.GetTracerProvider(), a
+	// no-op until the server sets one.
+	TracerProvider trace.TracerProvider
+	// MeterProvider makes the Service's instruments, once, in New:
+	// userinfo.otp.sends by channel and outcome (sent, throttled,
+	// malformed, failed); userinfo.otp.checks and userinfo.otp.redemptions
+	// by channel and outcome (ok, bad_token, bad_code, error);
+	// userinfo.otp.throttles by channel and userinfo.otp.limit (target,
+	// subject). Default: the global provider, otel.GetMeterProvider(), a
+	// no-op until the server sets one.
+	MeterProvider metric.MeterProvider
 }
 
 // Service issues, delivers and redeems one-time codes. It implements
@@ -97,6 +115,7 @@ type Service struct {
 	k    keyer
 	rand io.Reader
 	log  *slog.Logger
+	tel  *telemetry
 
 	mu     sync.Mutex
 	purged time.Time
@@ -150,7 +169,8 @@ func New(cfg Config) (*Service, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Service{cfg: cfg, k: keyer{cfg.Key}, rand: rand.Reader, log: cfg.Logger}, nil
+	return &Service{cfg: cfg, k: keyer{cfg.Key}, rand: rand.Reader, log: cfg.Logger,
+		tel: newTelemetry(cfg.TracerProvider, cfg.MeterProvider)}, nil
 }
 
 // now returns the time without its monotonic reading, as stores keep it.
@@ -180,6 +200,11 @@ const descSendFailed = "Failed to send OTP. Please try again later."
 // failed (the code is then withdrawn). A store failure is returned as
 // another error (500 server_error).
 func (s *Service) Send(ctx context.Context, subject, channel, target, purpose string) (otpToken string, err error) {
+	ctx, span := s.tel.tracer.Start(ctx, "otp.send")
+	defer func() {
+		outcome := sendOutcome(err)
+		s.tel.end(ctx, span, s.tel.sends, channel, outcome, outcome == outcomeFailed)
+	}()
 	if subject == "" {
 		return "", errors.New("otp: Send: empty subject")
 	}
@@ -277,7 +302,11 @@ func (s *Service) throttle(ctx context.Context, kind, value, channel string, now
 	if ok {
 		return nil
 	}
-	s.log.InfoContext(ctx, "otp: send throttled", "channel", channel, "limit", strings.SplitN(kind, ":", 2)[0])
+	which := strings.SplitN(kind, ":", 2)[0]
+	s.log.InfoContext(ctx, "otp: send throttled", "channel", channel, "limit", which)
+	if s.tel.throttles.Enabled(ctx) {
+		s.tel.throttles.Add(ctx, 1, metric.WithAttributes(attrChannel.String(boundedChannel(channel)), attrLimit.String(which)))
+	}
 	ch, _ := userinfo.LookupChannel(channel)
 	secs := int64((retry + time.Second - 1) / time.Second)
 	if secs < 1 {
@@ -333,7 +362,12 @@ func (s *Service) Purge(ctx context.Context) error {
 // happens to the write; the code is compared (in constant time) only on
 // attempts 1 … MaxAttempts, so concurrent guesses are bounded too. The token
 // dies with the MaxAttempts-th wrong code.
-func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (userinfo.Redemption, error) {
+func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (_ userinfo.Redemption, err error) {
+	ctx, span := s.tel.tracer.Start(ctx, "otp.check")
+	defer func() {
+		outcome := checkOutcome(err)
+		s.tel.end(ctx, span, s.tel.checks, c.Channel, outcome, outcome == outcomeError)
+	}()
 	raw, err := parseToken(c.Token)
 	if err != nil {
 		return nil, fmt.Errorf("%w: malformed", userinfo.ErrBadOTPToken)
@@ -363,7 +397,7 @@ func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (userinfo.R
 		}
 		return nil, userinfo.ErrBadOTP
 	}
-	return &redemption{s: s, id: id}, nil
+	return &redemption{s: s, id: id, channel: rec.Channel}, nil
 }
 
 // sameTarget reports whether target, as a PATCH sent it, is the address
@@ -381,13 +415,19 @@ func (s *Service) sameTarget(rec Record, target string) bool {
 
 // redemption spends one checked code of a Service.
 type redemption struct {
-	s  *Service
-	id string
+	s       *Service
+	id      string
+	channel string
 }
 
 // Redeem implements [userinfo.Redemption]: an atomic delete of the record,
 // which at most one of concurrent calls wins, on any replica.
-func (r *redemption) Redeem(ctx context.Context) error {
+func (r *redemption) Redeem(ctx context.Context) (err error) {
+	ctx, span := r.s.tel.tracer.Start(ctx, "otp.redeem")
+	defer func() {
+		outcome := checkOutcome(err)
+		r.s.tel.end(ctx, span, r.s.tel.redemptions, r.channel, outcome, outcome == outcomeError)
+	}()
 	deleted, err := r.s.cfg.Store.Delete(ctx, r.id)
 	if err != nil {
 		return r.s.storeFailed(ctx, "delete", err)
