@@ -7,11 +7,12 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ciamkit/userinfo/internal/otelx"
 )
 
 // scope is the instrumentation scope of the package's spans and metrics.
@@ -52,14 +53,8 @@ var defaultTelemetry = sync.OnceValue(func() *telemetry { return newTelemetry(ni
 // the global providers (otel.GetTracerProvider, otel.GetMeterProvider),
 // which are no-ops until the embedding server sets them.
 func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	m := mp.Meter(scope)
-	t := &telemetry{tracer: tp.Tracer(scope)}
+	m := otelx.Meter(mp, scope)
+	t := &telemetry{tracer: otelx.Tracer(tp, scope)}
 	// The API returns a working no-op instrument beside any error, which
 	// only reports a bad name or unit: ours are constants.
 	t.requests, _ = m.Int64Counter("userinfo.requests", metric.WithUnit("{request}"),

@@ -4,22 +4,15 @@ import (
 	"context"
 	"net/http"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ciamkit/userinfo/internal/otelx"
 )
 
 // scope is the instrumentation scope of the package's spans and metrics.
 const scope = "github.com/ciamkit/userinfo/accesstoken"
-
-// meterOf returns mp, or the global meter provider's meter when nil.
-func meterOf(mp metric.MeterProvider) metric.Meter {
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	return mp.Meter(scope)
-}
 
 // cacheTelemetry counts the lookups of a [Cache].
 type cacheTelemetry struct {
@@ -27,7 +20,7 @@ type cacheTelemetry struct {
 }
 
 func newCacheTelemetry(mp metric.MeterProvider) cacheTelemetry {
-	m := meterOf(mp)
+	m := otelx.Meter(mp, scope)
 	var t cacheTelemetry
 	// Errors only report bad names or units: ours are constants.
 	t.hits, _ = m.Int64Counter("userinfo.accesstoken.cache.hits", metric.WithUnit("{hit}"),
@@ -45,11 +38,8 @@ type fetchTelemetry struct {
 }
 
 func newFetchTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *fetchTelemetry {
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
-	m := meterOf(mp)
-	t := &fetchTelemetry{tracer: tp.Tracer(scope)}
+	m := otelx.Meter(mp, scope)
+	t := &fetchTelemetry{tracer: otelx.Tracer(tp, scope)}
 	t.fetches, _ = m.Int64Counter("userinfo.accesstoken.jwks.fetches", metric.WithUnit("{fetch}"),
 		metric.WithDescription("Fetches of the JWK Set, background refreshes and refetches on unknown key ids."))
 	t.failures, _ = m.Int64Counter("userinfo.accesstoken.jwks.fetch_failures", metric.WithUnit("{fetch}"),

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"net/http"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ciamkit/userinfo"
+
+	"github.com/ciamkit/userinfo/internal/otelx"
 )
 
 // scope is the instrumentation scope of the package's spans and metrics.
@@ -49,14 +50,8 @@ type telemetry struct {
 // newTelemetry makes the tracer and instruments of tp and mp; nil ones are
 // the global providers.
 func newTelemetry(tp trace.TracerProvider, mp metric.MeterProvider) *telemetry {
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	m := mp.Meter(scope)
-	t := &telemetry{tracer: tp.Tracer(scope)}
+	m := otelx.Meter(mp, scope)
+	t := &telemetry{tracer: otelx.Tracer(tp, scope)}
 	// Errors only report bad names or units, and ours are constants; the
 	// instrument returned beside one is a working no-op.
 	t.sends, _ = m.Int64Counter("userinfo.otp.sends", metric.WithUnit("{send}"),
