@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/ciamkit/userinfo"
-
 	"github.com/ciamkit/userinfo/internal/otelx"
 )
 
