@@ -62,3 +62,18 @@ func TestRedemptionsFindsFlaws(t *testing.T) {
 		t.Errorf("the MemoryStore failed %v:\n%s", f, r)
 	}
 }
+
+// overwritingCreate is a MemoryStore whose Create replaces an existing user.
+type overwritingCreate struct{ *userinfo.MemoryStore }
+
+func (s overwritingCreate) Create(ctx context.Context, subject string, attrs map[string]any) (*userinfo.User, error) {
+	return s.Put(ctx, subject, attrs)
+}
+
+func TestCreateFindsFlaws(t *testing.T) {
+	r := newRecorder(t)
+	testUserStore(r, func(testing.TB) Store { return overwritingCreate{userinfo.NewMemoryStore()} }, "Create")
+	if !slices.Contains(r.failures(), "Create") {
+		t.Errorf("Create passed a store whose Create overwrites users: %v\n%s", r.failures(), r)
+	}
+}

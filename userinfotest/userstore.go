@@ -38,7 +38,8 @@ type MakeStore func(t testing.TB) Store
 // the uniqueness of email addresses (ignoring case) and phone numbers under
 // concurrent writers, atomicity when an update fails, removal, value round
 // trips, aliasing and contexts, and, for a [userinfo.RedeemingStore], that
-// codes are spent exactly with the writes that succeed. Each check is a
+// codes are spent exactly with the writes that succeed; a store with the
+// optional Create (create if absent) and Ping methods is held to them too. Each check is a
 // subtest on a fresh store;
 // failures are reported through t.
 //
@@ -83,6 +84,7 @@ var userChecks = []check[Store]{
 	{"ConcurrentUse", checkConcurrentUse},
 	{"Redemptions", checkRedemptions},
 	{"UniqueAcrossSpellings", checkUniqueAcrossSpellings},
+	{"Create", checkCreate},
 }
 
 func testUserStore(t tester, newStore MakeStore, names ...string) {
