@@ -92,22 +92,26 @@ func serveGuarded(logger *slog.Logger, w http.ResponseWriter, r *http.Request, f
 			logOf(logger).ErrorContext(r.Context(), "userinfo: error after the answer began", "error", err.Error())
 			return
 		}
-		logError(logger, r, err)
-		WriteError(w, err)
+		status, body, header := errorResponse(err)
+		logError(logger, r, status, body.Error, err)
+		writeResponse(w, status, body, header)
 	}
 }
 
-// logError logs the cause of a refused request: a 5xx at error level, any
+// logError logs the cause of a refused request, answered status and code: a 5xx at error level, any
 // other refusal at debug level. Causes never hold tokens, codes or
 // addresses: the *Error values of this module are built so.
-func logError(logger *slog.Logger, r *http.Request, err error) {
-	status, body, _ := errorResponse(err)
+func logError(logger *slog.Logger, r *http.Request, status int, code string, err error) {
 	level := slog.LevelDebug
 	if status >= 500 {
 		level = slog.LevelError
 	}
-	logOf(logger).Log(r.Context(), level, "userinfo: request refused",
-		"method", r.Method, "status", status, "error", body.Error, "cause", err.Error())
+	l := logOf(logger)
+	if !l.Enabled(r.Context(), level) {
+		return // a refusal costs no formatting when nobody reads its cause
+	}
+	l.Log(r.Context(), level, "userinfo: request refused",
+		"method", r.Method, "status", status, "error", code, "cause", err.Error())
 }
 
 // discard is the logger of a nil *slog.Logger.

@@ -228,6 +228,11 @@ func quote(s string) string {
 // answered 500 server_error without revealing it.
 func WriteError(w http.ResponseWriter, err error) {
 	status, body, header := errorResponse(err)
+	writeResponse(w, status, body, header)
+}
+
+// writeResponse writes an answer that errorResponse mapped.
+func writeResponse(w http.ResponseWriter, status int, body errorBody, header http.Header) {
 	noteErrorCode(w, body.Error)
 	h := w.Header()
 	for k, vs := range header {

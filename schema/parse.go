@@ -157,6 +157,17 @@ func checkJSON(data []byte) error {
 	return nil
 }
 
+// CheckAttributes checks custom attributes as [New] does, against each
+// other, the standard claims and the OTP fields otp, without generating or
+// compiling a schema: for a loader that knows the OTP fields but builds the
+// Set later.
+func CheckAttributes(attrs []Attribute, otp []OTPField) error {
+	if err := checkOTPFields(otp); err != nil {
+		return err
+	}
+	return checkCustom(attrs, otp)
+}
+
 // checkCustom checks each attribute and their names against each other, the
 // standard claims and the OTP fields otp, case-insensitively. The one
 // exception is a string attribute named exactly as a refinable standard claim
