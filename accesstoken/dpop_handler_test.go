@@ -60,21 +60,28 @@ func patchRequest(auth, dpop string) *http.Request {
 	return r
 }
 
+// dpIssuer starts an ES256 test issuer on the DPoP tests' clock and mints a
+// token bound to dpES's key.
+func dpIssuer(t testing.TB) (iss *userinfotest.Issuer, bound string) {
+	t.Helper()
+	dpKeys()
+	iss, err := userinfotest.NewIssuer(userinfotest.IssuerConfig{Algorithms: []string{"ES256"}, Now: func() time.Time { return dpNow }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(iss.Close)
+	if bound, err = iss.Token(map[string]any{"cnf": map[string]any{"jkt": thumbprint(t, dpES)}}); err != nil {
+		t.Fatal(err)
+	}
+	return iss, bound
+}
+
 // TestDPoPThroughHandler: a DPoP-bound JWT of an issuer and proofs signed
 // by go-jose, through userinfo.New: the exact answers, and nothing written
 // on a refusal.
 func TestDPoPThroughHandler(t *testing.T) {
-	dpKeys()
 	now := func() time.Time { return dpNow }
-	iss, err := userinfotest.NewIssuer(userinfotest.IssuerConfig{Algorithms: []string{"ES256"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer iss.Close()
-	bound, err := iss.Token(map[string]any{"cnf": map[string]any{"jkt": thumbprint(t, dpES)}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	iss, bound := dpIssuer(t)
 	unbound, err := iss.Token(nil)
 	if err != nil {
 		t.Fatal(err)
@@ -162,14 +169,8 @@ func TestDPoPThroughHandler(t *testing.T) {
 // answered use_dpop_nonce with the nonce in DPoP-Nonce, and a retry with it
 // passes, on another replica too.
 func TestDPoPNonceThroughHandler(t *testing.T) {
-	dpKeys()
 	now := func() time.Time { return dpNow }
-	iss, err := userinfotest.NewIssuer(userinfotest.IssuerConfig{Algorithms: []string{"ES256"}, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer iss.Close()
-	bound, _ := iss.Token(map[string]any{"cnf": map[string]any{"jkt": thumbprint(t, dpES)}})
+	iss, bound := dpIssuer(t)
 	cfg := accesstoken.DPoPConfig{Replay: userinfo.NewMemoryReplayStore(0), NonceKey: []byte(strings.Repeat("n", 32))}
 	h1, store := dpHandler(t, iss, cfg, now)
 	h2, _ := dpHandler(t, iss, cfg, now)
@@ -202,15 +203,12 @@ func TestDPoPNonceThroughHandler(t *testing.T) {
 //
 //	go test -run '^$' -bench 'PatchDPoP' -count 6 -benchtime 2000x ./accesstoken
 func BenchmarkPatchDPoP(b *testing.B) {
-	dpKeys()
 	now := func() time.Time { return dpNow }
-	iss, err := userinfotest.NewIssuer(userinfotest.IssuerConfig{Algorithms: []string{"ES256"}, Now: now})
+	iss, bound := dpIssuer(b)
+	bearer, err := iss.Token(nil)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer iss.Close()
-	bound, _ := iss.Token(map[string]any{"cnf": map[string]any{"jkt": thumbprint(b, dpES)}})
-	bearer, _ := iss.Token(nil)
 	htu := dpPublicURL + "/userinfo"
 
 	b.Run("Bearer", func(b *testing.B) {
