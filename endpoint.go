@@ -1,12 +1,14 @@
 package userinfo
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
+	"time"
 )
 
 // HandlerFunc is an HTTP handler that returns its failure instead of writing
@@ -25,7 +27,11 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) error
 //     and stack are logged: a panic's value may hold anything a plug-in had,
 //     tokens and codes among them. A handler that panics after it has begun
 //     its answer gets the answer cut short, as net/http does.
-//     http.ErrAbortHandler is re-raised.
+//     http.ErrAbortHandler is re-raised;
+//   - with a Timeout, the request's context ends after it, and a handler
+//     that fails because a store or service it called missed that deadline
+//     (its error wraps context.DeadlineExceeded) is answered 503
+//     temporarily_unavailable with Retry-After.
 //
 // The zero Logger discards. An Endpoint is safe for concurrent use when its
 // handlers are.
@@ -34,6 +40,9 @@ type Endpoint struct {
 	Methods map[string]HandlerFunc
 	// Logger receives failures. Default: none.
 	Logger *slog.Logger
+	// Timeout, when positive, is the most a request may take: its context
+	// gets this deadline (or keeps an earlier one). Default: none.
+	Timeout time.Duration
 }
 
 // ServeHTTP implements [http.Handler].
@@ -44,6 +53,11 @@ func (e Endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if !ok {
 		f = func(http.ResponseWriter, *http.Request) error { return errMethod(e.allow()) }
+	}
+	if e.Timeout > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), e.Timeout)
+		defer cancel()
+		r = r.WithContext(ctx)
 	}
 	serveGuarded(e.Logger, w, r, f)
 }

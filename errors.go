@@ -1,9 +1,11 @@
 package userinfo
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
 )
 
@@ -149,6 +151,9 @@ func errorResponse(err error) (status int, body errorBody, header http.Header) {
 	if !errors.As(err, &e) || e.Status < 400 || e.Code == "" {
 		e = errServer(err)
 	}
+	if e.Status == http.StatusInternalServerError && missedDeadline(e) {
+		e = errUnavailable(e)
+	}
 	header = http.Header{}
 	for k, vs := range e.Header {
 		header[http.CanonicalHeaderKey(k)] = append([]string(nil), vs...)
@@ -249,8 +254,23 @@ func errServer(cause error) *Error {
 	return &Error{Status: http.StatusInternalServerError, Code: CodeServerError, Description: descServerError, Err: cause}
 }
 
+// RetryAfter is the Retry-After, in seconds, of a 503 temporarily_unavailable
+// answer of this module: a store or service that is late or down now is
+// worth asking again after a pause, not at once.
+const RetryAfter = 5
+
 func errUnavailable(cause error) *Error {
-	return &Error{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: descTemporarilyUnavailable, Err: cause}
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeTemporarilyUnavailable, Description: descTemporarilyUnavailable,
+		Header: http.Header{"Retry-After": {strconv.Itoa(RetryAfter)}}, Err: cause}
+}
+
+// missedDeadline reports whether err is a failure because a request's
+// deadline passed (or its client went away) before a store or service
+// answered: then nothing was written, and the answer is 503, not 500. A store
+// whose commit was under way does not say so: it awaits the commit, and
+// answers its outcome.
+func missedDeadline(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled)
 }
 
 func errInvalidRequest(description string) *Error {

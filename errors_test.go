@@ -1,6 +1,7 @@
 package userinfo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,6 +27,10 @@ func TestErrorResponse(t *testing.T) {
 				descInsufficientScope + `", error_uri="` + rfc6750ErrorURI + `", scope="openid"`}},
 		{"challenge values cannot break the header", &Error{Status: 401, Code: CodeInvalidToken, Description: "a\"b\\c\r\nd", Challenge: SchemeBearer},
 			401, errorBody{CodeInvalidToken, "a\"b\\c\r\nd"}, map[string]string{"WWW-Authenticate": `Bearer error="invalid_token", error_description="abcd"`}},
+		{"a missed deadline", fmt.Errorf("db: %w", context.DeadlineExceeded), 503, errorBody{CodeTemporarilyUnavailable, descTemporarilyUnavailable},
+			map[string]string{"Retry-After": "5"}},
+		{"a 500 whose cause missed the deadline", errServer(fmt.Errorf("otp: store attempt: %w", context.DeadlineExceeded)), 503,
+			errorBody{CodeTemporarilyUnavailable, descTemporarilyUnavailable}, map[string]string{"Retry-After": "5"}},
 		{"extra headers", errMethod("GET, HEAD"), 405, errorBody{CodeInvalidRequest, "The method is not allowed."},
 			map[string]string{"Allow": "GET, HEAD", "WWW-Authenticate": ""}},
 	}

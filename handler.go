@@ -22,6 +22,9 @@ import (
 // DefaultMaxBodyBytes is the default limit of a PATCH body: 64 KiB.
 const DefaultMaxBodyBytes = 64 << 10
 
+// DefaultRequestTimeout is the default of [Config.RequestTimeout].
+const DefaultRequestTimeout = 10 * time.Second
+
 // Config configures a [Handler]. The zero value of every optional field is
 // its default.
 type Config struct {
@@ -68,6 +71,19 @@ type Config struct {
 	// MaxBodyBytes limits a PATCH body; a longer one is answered 413.
 	// Default: DefaultMaxBodyBytes.
 	MaxBodyBytes int64
+
+	// RequestTimeout is the most a request may take: every call of the
+	// token verifier, the store and the OTP verifier gets a context with
+	// this deadline, and a call that misses it (its error wraps
+	// context.DeadlineExceeded) is answered 503 temporarily_unavailable
+	// with Retry-After, nothing written. Stores must honour the context
+	// until their write begins to commit, and never let it cancel a commit
+	// under way: they await its outcome (bounded by their own timeout) and
+	// answer it, so that a 503 always means nothing was written. Keep it
+	// below the server's WriteTimeout, with room for that commit. OnUpdate
+	// runs outside the deadline. Default: DefaultRequestTimeout; negative:
+	// no deadline.
+	RequestTimeout time.Duration
 
 	// OnUpdate, when set, is called after each successful write with what
 	// changed, for audit logs and webhooks. It runs on the request's
@@ -189,7 +205,11 @@ func New(cfg Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
-	h.endpoint = Endpoint{Logger: cfg.Logger, Methods: map[string]HandlerFunc{
+	timeout := cfg.RequestTimeout
+	if timeout == 0 {
+		timeout = DefaultRequestTimeout
+	}
+	h.endpoint = Endpoint{Logger: cfg.Logger, Timeout: timeout, Methods: map[string]HandlerFunc{
 		http.MethodGet:   h.serveGet,
 		http.MethodPatch: h.servePatch,
 	}}
@@ -429,26 +449,30 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request) (*Principal, *Us
 		up.Set[ch.VerifiedClaim] = true
 	}
 	slices.Sort(up.Remove)
+	wctx := ctx
 	if len(verify) > 0 {
 		// A code is to be spent: a client that goes away now must not lose
-		// the change that the code paid for.
+		// the change that the code paid for. The request's deadline still
+		// holds.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
+		wctx, cancel = context.WithoutCancel(ctx), func() {}
+		if d, ok := ctx.Deadline(); ok {
+			wctx, cancel = context.WithDeadline(wctx, d)
+		}
 		defer cancel()
 	}
 	// 7 and 8. One atomic write; the store enforces uniqueness.
-	before, next, err := h.write(ctx, cur, up, ifVersion != 0, rs)
+	before, next, err := h.write(wctx, cur, up, ifVersion != 0, rs)
 	if err != nil {
 		return nil, nil, err
 	}
 	if next != before && h.onUpdate != nil {
-		h.notify(ctx, updateEvent(p, before, up, next))
+		// The change is stored: the hook runs outside the request's
+		// deadline, and even when the client has gone.
+		h.notify(context.WithoutCancel(ctx), updateEvent(p, before, up, next))
 	}
 	return p, next, nil
 }
-
-// writeTimeout bounds a write that no longer follows the client's context.
-const writeTimeout = 30 * time.Second
 
 // maxWriteAttempts bounds the conditional writes of one request.
 const maxWriteAttempts = 8

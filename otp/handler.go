@@ -42,7 +42,7 @@ const (
 //
 //	mux.Handle("POST /otp/send", auth.Middleware(svc.SendHandler()))
 func (s *Service) SendHandler() http.Handler {
-	return userinfo.Endpoint{Logger: s.cfg.Logger, Methods: map[string]userinfo.HandlerFunc{
+	return userinfo.Endpoint{Logger: s.cfg.Logger, Timeout: s.cfg.RequestTimeout, Methods: map[string]userinfo.HandlerFunc{
 		http.MethodPost: s.serveSend,
 	}}
 }

@@ -84,6 +84,12 @@ type Config struct {
 	// embedding server then calls Service.Purge itself. Default:
 	// DefaultPurgeEvery, 1 minute.
 	PurgeEvery time.Duration
+
+	// RequestTimeout is the most a request to [Service.SendHandler] may
+	// take, as userinfo.Config.RequestTimeout: a store that misses it is
+	// answered 503 temporarily_unavailable with Retry-After. Default:
+	// userinfo.DefaultRequestTimeout; negative: no deadline.
+	RequestTimeout time.Duration
 	// Now is the clock. Default: time.Now.
 	Now func() time.Time
 	// Logger receives failures and security events. Codes, otp_tokens and
@@ -159,6 +165,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if cfg.Window == 0 {
 		cfg.Window = DefaultWindow
+	}
+	if cfg.RequestTimeout == 0 {
+		cfg.RequestTimeout = userinfo.DefaultRequestTimeout
 	}
 	if cfg.PurgeEvery == 0 {
 		cfg.PurgeEvery = DefaultPurgeEvery
