@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -311,9 +312,27 @@ UPDATE userinfo_users SET
 WHERE subject = $1 AND ($2::bigint = 0 OR version = $2::bigint)
 RETURNING version, updated_at, attributes`
 
-// UpdateUser implements [userinfo.UserStore]: one UPDATE statement, atomic
-// with its version check; a unique violation of the email or phone-number
-// index is ErrDuplicateEmail or ErrDuplicatePhoneNumber.
+// Bounds of the store's own waits.
+const (
+	// CommitTimeout bounds a commit under way: the request's context no
+	// longer applies to it, so that a deadline never cancels a commit whose
+	// outcome the caller could then not know.
+	CommitTimeout = 5 * time.Second
+	// maxTxAttempts bounds the runs of one transaction that PostgreSQL
+	// aborts as a deadlock or a serialization failure.
+	maxTxAttempts = 5
+)
+
+// UpdateUser implements [userinfo.UserStore]: one transaction of one UPDATE
+// statement, atomic with its version check; a unique violation of the email
+// or phone-number index is ErrDuplicateEmail or ErrDuplicatePhoneNumber.
+//
+// ctx bounds the transaction until it commits: when it ends first, nothing
+// is written and the error wraps ctx's. The commit itself is awaited for up
+// to CommitTimeout whatever ctx does; a commit whose outcome is unknown (the
+// connection broke) is an error that does not wrap a context error. A
+// deadlock or serialization failure, which two users swapping addresses can
+// cause, is retried a few times.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
 	if !sqlcommon.StorableSubject(u.Subject) {
 		return nil, userinfo.ErrUserNotFound
@@ -331,32 +350,99 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 		ifVersion = int64(u.IfVersion)
 	}
 	email, phone := sqlcommon.Changes(u.Set, u.Remove)
-	for range 3 {
-		got, err := scanUser(s.pool.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
+	var got *userinfo.User
+	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		got, err = scanUser(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
 			email.Changed, email.Key, phone.Changed, phone.Key), u.Subject)
-		if err == nil {
-			return got, nil
-		}
 		if !errors.Is(err, pgx.ErrNoRows) {
-			if err := mapError(err); errors.Is(err, userinfo.ErrDuplicateEmail) || errors.Is(err, userinfo.ErrDuplicatePhoneNumber) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+			return mapError(err)
 		}
-		// No row changed: the user is missing, or has another version.
+		// No row changed: the user is missing, or has another version. The
+		// UPDATE's snapshot is this statement's: read again.
 		var version int64
-		err = s.pool.QueryRow(ctx, `SELECT version FROM userinfo_users WHERE subject = $1`, u.Subject).Scan(&version)
+		err = tx.QueryRow(ctx, `SELECT version FROM userinfo_users WHERE subject = $1`, u.Subject).Scan(&version)
 		switch {
 		case errors.Is(err, pgx.ErrNoRows):
-			return nil, userinfo.ErrUserNotFound
+			return userinfo.ErrUserNotFound
 		case err != nil:
-			return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+			return err
 		case u.IfVersion != 0:
-			return nil, userinfo.ErrVersionConflict
+			return userinfo.ErrVersionConflict
 		}
-		// The user appeared between the two statements: try again.
+		return errAppeared
+	})
+	switch {
+	case err == nil:
+		return got, nil
+	case errors.Is(err, userinfo.ErrDuplicateEmail), errors.Is(err, userinfo.ErrDuplicatePhoneNumber),
+		errors.Is(err, userinfo.ErrUserNotFound), errors.Is(err, userinfo.ErrVersionConflict):
+		return nil, err
 	}
-	return nil, errors.New("postgres: UpdateUser: the user keeps appearing and vanishing")
+	return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+}
+
+// errAppeared: a user that an unconditional UPDATE did not find exists when
+// read again; the transaction runs again.
+var errAppeared = errors.New("the user appeared during the update")
+
+// errCommitUnknown wraps the failure of a commit whose outcome is unknown.
+var errCommitUnknown = errors.New("commit failed; the write may or may not be stored")
+
+// inTx runs f in a transaction and commits it, running it again (up to
+// maxTxAttempts in all) when PostgreSQL aborts it as a deadlock or a
+// serialization failure, or f returns errAppeared. ctx bounds everything
+// but the commit, which gets CommitTimeout of its own: see
+// [Store.UpdateUser].
+func (s *Store) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	var err error
+	for attempt := 1; attempt <= maxTxAttempts; attempt++ {
+		if attempt > 1 {
+			// Back off a little, differently for each racer.
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Duration(attempt*attempt) * time.Duration(1+rand.IntN(4)) * time.Millisecond):
+			}
+		}
+		err = s.tryTx(ctx, f)
+		if !retryable(err) {
+			return err
+		}
+	}
+	return err
+}
+
+func (s *Store) tryTx(ctx context.Context, f func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		// Rolling back needs no live ctx: a connection whose ctx ended
+		// mid-statement is closed by pgx, which ends the transaction too.
+		_ = tx.Rollback(context.WithoutCancel(ctx))
+		return err
+	}
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), CommitTimeout)
+	defer cancel()
+	if err := tx.Commit(cctx); err != nil {
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) {
+			// The server refused the commit: nothing is stored.
+			return mapError(err)
+		}
+		return fmt.Errorf("%w: %v", errCommitUnknown, err)
+	}
+	return nil
+}
+
+// retryable reports whether err aborted a transaction that may succeed when
+// run again: a deadlock (40P01), a serialization failure (40001), or a user
+// that appeared meanwhile.
+func retryable(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.Is(err, errAppeared) ||
+		errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // Put creates the user subject with the attributes attrs, or replaces the
