@@ -151,17 +151,43 @@ type RedemptionFunc func(ctx context.Context) error
 // Redeem calls f(ctx).
 func (f RedemptionFunc) Redeem(ctx context.Context) error { return f(ctx) }
 
+// Restorer is a [Redemption] that can give back the code it spent. The
+// redemptions of the reference OTP service (package otp) implement it.
+type Restorer interface {
+	// Restore makes the code that Redeem spent redeemable again, as it was
+	// before Redeem. It is only called after a Redeem that returned nil.
+	Restore(ctx context.Context) error
+}
+
 // RedeemAll spends every redemption of rs, in order, and returns the first
 // error, for a [RedeemingStore] that cannot spend codes inside its
-// transaction and calls it right before its write. Redemptions spent before
-// a failing one stay spent.
+// transaction and calls it right before its write. When one fails, the
+// ones it spent before are restored, where they are [Restorer]s, so that of
+// the codes of one request either all are spent or none; a failed Restore
+// leaves its code spent.
 func RedeemAll(ctx context.Context, rs []Redemption) error {
-	for _, r := range rs {
+	for i, r := range rs {
 		if err := r.Redeem(ctx); err != nil {
+			for _, spent := range rs[:i] {
+				if rr, ok := spent.(Restorer); ok {
+					_ = rr.Restore(context.WithoutCancel(ctx))
+				}
+			}
 			return err
 		}
 	}
 	return nil
+}
+
+// RedemptionError returns err, an error of spending the code of r, as
+// r.Redeem would return it: for a [RedeemingStore] that spends a code in its
+// own transaction rather than through Redeem, and finds it spent (see
+// otp.InTransaction).
+func RedemptionError(r Redemption, err error) error {
+	if c, ok := r.(channelRedemption); ok {
+		return otpError(c.ch, err)
+	}
+	return err
 }
 
 // channelRedemption is a redemption the handler hands to the write: its
@@ -174,6 +200,14 @@ type channelRedemption struct {
 // Redeem implements [Redemption].
 func (c channelRedemption) Redeem(ctx context.Context) error {
 	return otpError(c.ch, c.r.Redeem(ctx))
+}
+
+// Restore implements [Restorer] when the verifier's redemption does.
+func (c channelRedemption) Restore(ctx context.Context) error {
+	if rr, ok := c.r.(Restorer); ok {
+		return rr.Restore(ctx)
+	}
+	return errors.New("userinfo: the redemption cannot be restored")
 }
 
 // Unwrap returns the verifier's redemption, so that a store that shares a

@@ -67,6 +67,20 @@ func (m *MemoryStore) Attempt(ctx context.Context, id string, now time.Time) (Re
 	return rec, nil
 }
 
+// Refund implements [Store].
+func (m *MemoryStore) Refund(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if rec, ok := m.records[id]; ok && rec.Attempts > 0 {
+		rec.Attempts--
+		m.records[id] = rec
+	}
+	return nil
+}
+
 // Delete implements [Store].
 func (m *MemoryStore) Delete(ctx context.Context, id string) (bool, error) {
 	if err := ctx.Err(); err != nil {

@@ -406,7 +406,12 @@ func (s *Service) CheckOTP(ctx context.Context, c userinfo.OTPCheck) (_ userinfo
 		}
 		return nil, userinfo.ErrBadOTP
 	}
-	return &redemption{s: s, id: id, channel: rec.Channel}, nil
+	// The right code: this attempt does not count against the limit.
+	if err := s.cfg.Store.Refund(ctx, id); err != nil {
+		return nil, s.storeFailed(ctx, "refund", err)
+	}
+	rec.Attempts--
+	return &redemption{s: s, id: id, channel: rec.Channel, rec: rec}, nil
 }
 
 // sameTarget reports whether target, as a PATCH sent it, is the address
@@ -427,6 +432,7 @@ type redemption struct {
 	s       *Service
 	id      string
 	channel string
+	rec     Record // as CheckOTP found it, for Restore
 }
 
 // Redeem implements [userinfo.Redemption]: an atomic delete of the record,
@@ -442,7 +448,17 @@ func (r *redemption) Redeem(ctx context.Context) (err error) {
 		return r.s.storeFailed(ctx, "delete", err)
 	}
 	if !deleted {
-		return fmt.Errorf("%w: spent concurrently", userinfo.ErrBadOTPToken)
+		return ErrSpent
+	}
+	return nil
+}
+
+// Restore implements [userinfo.Restorer]: it puts the record that Redeem
+// deleted back as CheckOTP found it, so that the code is redeemable again
+// when another code of the same request could not be spent.
+func (r *redemption) Restore(ctx context.Context) error {
+	if err := r.s.cfg.Store.Create(ctx, r.rec); err != nil {
+		return r.s.storeFailed(ctx, "restore", err)
 	}
 	return nil
 }

@@ -164,6 +164,35 @@ func TestRedeemRightCodeOnLastAttempt(t *testing.T) {
 	}
 }
 
+// TestRightCodeDoesNotCount: checks with the right code (a write that was
+// refused afterwards leaves the code redeemable) use up no attempt, and the
+// code still redeems after more of them than MaxAttempts; wrong codes still
+// count.
+func TestRightCodeDoesNotCount(t *testing.T) {
+	e := newEnv(t, nil, func(c *Config) { c.MaxAttempts = 2 })
+	token, code := e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	for i := range 5 {
+		if _, err := e.svc.CheckOTP(context.Background(), check(token, code)); err != nil {
+			t.Fatalf("check #%d with the right code, MaxAttempts 2: %v", i+1, err)
+		}
+	}
+	if got := outcome(e.redeem(check(token, wrongCode(code)))); got != "bad code" {
+		t.Fatalf("a wrong code after right ones: got %s, want bad code", got)
+	}
+	if err := e.redeem(check(token, code)); err != nil {
+		t.Errorf("the right code after five right checks and one wrong code, MaxAttempts 2: %v", err)
+	}
+
+	// Two wrong codes kill a fresh token, right codes in between or not.
+	token, code = e.send(t, "u1", userinfo.ChannelEmail, "a@x.test")
+	for _, c := range []string{wrongCode(code), code, wrongCode(code)} {
+		_, _ = e.svc.CheckOTP(context.Background(), check(token, c))
+	}
+	if got := outcome(e.redeem(check(token, code))); got != "bad token" {
+		t.Errorf("the right code after two wrong ones, MaxAttempts 2: got %s, want bad token", got)
+	}
+}
+
 // redeemConcurrently redeems c n times at once through svcs in turn and
 // returns the outcomes by name.
 func redeemConcurrently(svcs []*Service, n int, c func(i int) userinfo.OTPCheck) map[string]int {
@@ -273,6 +302,7 @@ func (s failingStore) Attempt(context.Context, string, time.Time) (Record, error
 	return Record{}, s.err
 }
 func (s failingStore) Delete(context.Context, string) (bool, error) { return false, s.err }
+func (s failingStore) Refund(context.Context, string) error         { return s.err }
 func (s failingStore) Throttle(context.Context, string, time.Time, time.Duration, int) (bool, time.Duration, error) {
 	return false, 0, s.err
 }

@@ -80,6 +80,13 @@ type Store interface {
 	//	UPDATE … SET attempts = attempts + 1 WHERE id = $1 AND expires_at > $2 RETURNING …
 	Attempt(ctx context.Context, id string, now time.Time) (Record, error)
 
+	// Refund takes back one attempt of the record id, when it has any
+	// (Attempts > 0): the service calls it when the attempt presented the
+	// right code, which must not count against the limit. A missing record
+	// (spent or purged meanwhile) is no error. A SQL store does it as
+	//	UPDATE … SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0
+	Refund(ctx context.Context, id string) error
+
 	// Delete removes the record id, whether live or expired, and reports
 	// whether this call removed it. Of concurrent calls on one record at
 	// most one gets true, also across processes: that is the single use of a

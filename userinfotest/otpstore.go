@@ -49,6 +49,7 @@ var otpChecks = []check[otp.Store]{
 	{"Expiry", checkExpiry},
 	{"ConcurrentAttempts", checkConcurrentAttempts},
 	{"Delete", checkDelete},
+	{"Refund", checkRefund},
 	{"SingleRedemption", checkSingleRedemption},
 	{"CodeHashAliasing", checkCodeHashAliasing},
 	{"Throttle", checkThrottle},
@@ -257,6 +258,34 @@ func checkDelete(t tester, ctx context.Context, s otp.Store) {
 	// A deleted ID can be created again.
 	create(t, ctx, s, a)
 	attempt(t, ctx, s, a, at(2*time.Second), 1)
+}
+
+// checkRefund: Refund takes back one attempt, never below zero, and the
+// refunds of concurrent callers all count.
+func checkRefund(t tester, ctx context.Context, s otp.Store) {
+	refund := func(id string) {
+		if err := s.Refund(ctx, id); err != nil {
+			t.Errorf("Refund(ctx, %q): %v", id, err)
+		}
+	}
+	const n = 20
+	b := newRecord("b", at(time.Minute))
+	create(t, ctx, s, b)
+	for i := range n {
+		attempt(t, ctx, s, b, t0, i+1)
+	}
+	gate(n, func(int) { refund(b.ID) })
+	attempt(t, ctx, s, b, t0, 1)
+
+	a := newRecord("a", at(time.Minute))
+	create(t, ctx, s, a)
+	refund(a.ID)
+	attempt(t, ctx, s, a, t0, 1) // a fresh record has no attempt to refund
+	attempt(t, ctx, s, a, t0, 2)
+	refund(a.ID)
+	attempt(t, ctx, s, a, t0, 2)
+
+	refund("never-created")
 }
 
 func checkSingleRedemption(t tester, ctx context.Context, s otp.Store) {

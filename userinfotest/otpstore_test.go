@@ -29,6 +29,8 @@ const (
 	otpFlawRetryFromNewest           // retryAfter from the newest send, not the oldest
 	otpFlawPurgesLive                // Purge drops every throttle count
 	otpFlawIgnoresOTPContext         // works with canceled contexts
+	otpFlawRefundBelowZero           // Refund takes attempts below zero
+	otpFlawRacyRefund                // reads the count, unlocks, writes count-1
 )
 
 // flawedOTPStore is a small otp.Store with one bug.
@@ -115,6 +117,24 @@ func (s *flawedOTPStore) Attempt(ctx context.Context, id string, now time.Time) 
 		rec.CodeHash = slices.Clone(rec.CodeHash)
 	}
 	return rec, nil
+}
+
+func (s *flawedOTPStore) Refund(ctx context.Context, id string) error {
+	if err := s.ctxErr(ctx); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rec, ok := s.records[id]
+	if !ok || rec.Attempts == 0 && s.flaw != otpFlawRefundBelowZero {
+		return nil
+	}
+	if s.flaw == otpFlawRacyRefund {
+		s.race(ctx) // rec keeps the count read before
+	}
+	rec.Attempts--
+	s.records[id] = rec
+	return nil
 }
 
 func (s *flawedOTPStore) Delete(ctx context.Context, id string) (bool, error) {
@@ -218,6 +238,8 @@ func TestTestOTPStoreFindsFlaws(t *testing.T) {
 		{"retryAfter from the newest send", otpFlawRetryFromNewest, nil, []string{"Throttle"}},
 		{"Purge drops live counts", otpFlawPurgesLive, nil, []string{"Purge"}},
 		{"ignores context", otpFlawIgnoresOTPContext, nil, []string{"OTPContextCanceled"}},
+		{"Refund below zero", otpFlawRefundBelowZero, nil, []string{"Refund"}},
+		{"racy Refund", otpFlawRacyRefund, []string{"Refund"}, []string{"Refund"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

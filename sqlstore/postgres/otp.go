@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
 )
 
@@ -20,10 +21,15 @@ type OTPStore struct {
 	s *Store
 }
 
-// OTP returns the store's one-time codes.
-func (s *Store) OTP() *OTPStore { return &OTPStore{s: s} }
+// OTP returns the store's one-time codes, the same store on every call. An
+// otp.Service on it spends its codes in the transaction of
+// [Store.UpdateUserRedeeming].
+func (s *Store) OTP() *OTPStore { return s.otp }
 
-var _ otp.Store = (*OTPStore)(nil)
+var (
+	_ otp.Store               = (*OTPStore)(nil)
+	_ userinfo.RedeemingStore = (*Store)(nil)
+)
 
 // Create implements [otp.Store]. A record with the ID already there is an
 // error (a unique violation).
@@ -54,6 +60,14 @@ func (o *OTPStore) Attempt(ctx context.Context, id string, now time.Time) (otp.R
 		return otp.Record{}, fmt.Errorf("postgres: OTP Attempt: %w", err)
 	}
 	return rec, nil
+}
+
+// Refund implements [otp.Store] in one UPDATE.
+func (o *OTPStore) Refund(ctx context.Context, id string) error {
+	if _, err := o.s.pool.Exec(ctx, `UPDATE userinfo_otp_records SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0`, id); err != nil {
+		return fmt.Errorf("postgres: OTP Refund: %w", err)
+	}
+	return nil
 }
 
 // Delete implements [otp.Store]: of concurrent DELETEs of one row, the row

@@ -50,6 +50,7 @@ type Store struct {
 	pool   *pgxpool.Pool
 	owned  bool
 	replay *ReplayStore
+	otp    *OTPStore
 }
 
 // Options configures [OpenOptions] and [NewOptions].
@@ -125,6 +126,7 @@ func NewOptions(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, 
 	}
 	s := &Store{pool: pool}
 	s.replay = &ReplayStore{s: s, purge: sqlcommon.Periodic{Interval: time.Minute}}
+	s.otp = &OTPStore{s: s}
 	return s, nil
 }
 
@@ -334,6 +336,25 @@ const (
 // deadlock or serialization failure, which two users swapping addresses can
 // cause, is retried a few times.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
+	return s.update(ctx, u, nil)
+}
+
+// UpdateUserRedeeming implements [userinfo.RedeemingStore]. The codes of the
+// store's own OTP records (an otp.Service whose Config.Store is [Store.OTP])
+// are spent in the write's transaction: their records are deleted after the
+// UPDATE, and a refused, failed or timed-out write rolls that back, leaving
+// every code redeemable, while a stored change always has its codes spent.
+// Other redemptions are redeemed in the transaction once the UPDATE passed
+// its checks (version, uniqueness); a commit that fails after that leaves
+// them spent.
+func (s *Store) UpdateUserRedeeming(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (*userinfo.User, error) {
+	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
+	got, err := s.update(ctx, u, codes)
+	codes.Done(err)
+	return got, err
+}
+
+func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.Codes) (*userinfo.User, error) {
 	if !sqlcommon.StorableSubject(u.Subject) {
 		return nil, userinfo.ErrUserNotFound
 	}
@@ -354,6 +375,12 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		got, err = scanUser(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
 			email.Changed, email.Key, phone.Changed, phone.Key), u.Subject)
+		if err == nil {
+			return codes.Spend(ctx, func(ctx context.Context, id string) (bool, error) {
+				tag, err := tx.Exec(ctx, `DELETE FROM userinfo_otp_records WHERE id = $1`, id)
+				return tag.RowsAffected() == 1, err
+			})
+		}
 		if !errors.Is(err, pgx.ErrNoRows) {
 			return mapError(err)
 		}
@@ -374,6 +401,8 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 	switch {
 	case err == nil:
 		return got, nil
+	case codes.Refused(err):
+		return nil, err
 	case errors.Is(err, userinfo.ErrDuplicateEmail), errors.Is(err, userinfo.ErrDuplicatePhoneNumber),
 		errors.Is(err, userinfo.ErrUserNotFound), errors.Is(err, userinfo.ErrVersionConflict):
 		return nil, err

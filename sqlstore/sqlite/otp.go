@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
 )
 
@@ -18,10 +19,15 @@ type OTPStore struct {
 	s *Store
 }
 
-// OTP returns the store's one-time codes.
-func (s *Store) OTP() *OTPStore { return &OTPStore{s: s} }
+// OTP returns the store's one-time codes, the same store on every call. An
+// otp.Service on it spends its codes in the transaction of
+// [Store.UpdateUserRedeeming].
+func (s *Store) OTP() *OTPStore { return s.otp }
 
-var _ otp.Store = (*OTPStore)(nil)
+var (
+	_ otp.Store               = (*OTPStore)(nil)
+	_ userinfo.RedeemingStore = (*Store)(nil)
+)
 
 // unixNano returns t in Unix nanoseconds, or an error when int64 cannot hold
 // it.
@@ -75,6 +81,18 @@ func (o *OTPStore) Attempt(ctx context.Context, id string, now time.Time) (otp.R
 	}
 	rec.ExpiresAt = time.Unix(0, exp).UTC()
 	return rec, nil
+}
+
+// Refund implements [otp.Store] in one UPDATE.
+func (o *OTPStore) Refund(ctx context.Context, id string) error {
+	err := o.s.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE userinfo_otp_records SET attempts = attempts - 1 WHERE id = ? AND attempts > 0`, id)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("sqlite: OTP Refund: %w", err)
+	}
+	return nil
 }
 
 // Delete implements [otp.Store].

@@ -60,6 +60,7 @@ type Store struct {
 	// their contexts, rather than in SQLite's busy handler.
 	wlock  chan struct{}
 	replay *ReplayStore
+	otp    *OTPStore
 }
 
 // Options configures [OpenOptions].
@@ -129,6 +130,7 @@ func OpenOptions(ctx context.Context, path string, opts Options) (*Store, error)
 	}
 	s := &Store{db: db, wlock: make(chan struct{}, 1)}
 	s.replay = &ReplayStore{s: s, purge: sqlcommon.Periodic{Interval: time.Minute}}
+	s.otp = &OTPStore{s: s}
 	if err := s.migrateWhenFree(ctx, reg); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: opening %s: %w", path, err)
@@ -343,6 +345,25 @@ func newUser(subject string, version int64, at, raw string) (*userinfo.User, err
 // a unique violation of the email or phone-number index is ErrDuplicateEmail
 // or ErrDuplicatePhoneNumber, and rolls everything back.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
+	return s.update(ctx, u, nil)
+}
+
+// UpdateUserRedeeming implements [userinfo.RedeemingStore]. The codes of the
+// store's own OTP records (an otp.Service whose Config.Store is [Store.OTP])
+// are spent in the write's transaction: their records are deleted after the
+// UPDATE, and a refused, failed or timed-out write rolls that back, leaving
+// every code redeemable, while a stored change always has its codes spent.
+// Other redemptions are redeemed in the transaction once the write passed
+// its checks (version, uniqueness); a commit that fails after that leaves
+// them spent.
+func (s *Store) UpdateUserRedeeming(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (*userinfo.User, error) {
+	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
+	got, err := s.update(ctx, u, codes)
+	codes.Done(err)
+	return got, err
+}
+
+func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.Codes) (*userinfo.User, error) {
 	if !sqlcommon.StorableSubject(u.Subject) {
 		return nil, userinfo.ErrUserNotFound
 	}
@@ -393,13 +414,24 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 		if err != nil {
 			return mapError(err)
 		}
+		err = codes.Spend(ctx, func(ctx context.Context, id string) (bool, error) {
+			res, err := tx.ExecContext(ctx, `DELETE FROM userinfo_otp_records WHERE id = ?`, id)
+			if err != nil {
+				return false, err
+			}
+			n, err := res.RowsAffected()
+			return n == 1, err
+		})
+		if err != nil {
+			return err
+		}
 		// Decode what was written: the caller gets the stored values, none
 		// of its own maps.
 		out, err = newUser(u.Subject, version+1, at, string(next))
 		return err
 	})
 	if err != nil {
-		if isDuplicate(err) || errors.Is(err, userinfo.ErrUserNotFound) || errors.Is(err, userinfo.ErrVersionConflict) {
+		if codes.Refused(err) || isDuplicate(err) || errors.Is(err, userinfo.ErrUserNotFound) || errors.Is(err, userinfo.ErrVersionConflict) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("sqlite: UpdateUser: %w", err)
