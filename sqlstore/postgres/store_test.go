@@ -240,3 +240,10 @@ func TestSecret(t *testing.T) {
 		t.Error("a failing generate: no error")
 	}
 }
+
+func TestExactlyOnce(t *testing.T) {
+	userinfotest.TestExactlyOnce(t, func(t testing.TB) (userinfotest.Store, otp.Store) {
+		s := open(t, testDSN(t))
+		return s, s.OTP()
+	})
+}

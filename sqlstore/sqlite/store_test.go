@@ -164,3 +164,10 @@ func TestProcesses(t *testing.T) {
 	a, b := open(t, path), open(t, path)
 	userinfotest.TestReplicas(t, []userinfotest.Replica{{Users: a, OTP: a.OTP()}, {Users: b, OTP: b.OTP()}})
 }
+
+func TestExactlyOnce(t *testing.T) {
+	userinfotest.TestExactlyOnce(t, func(t testing.TB) (userinfotest.Store, otp.Store) {
+		s := open(t, tempDB(t))
+		return s, s.OTP()
+	})
+}
