@@ -3,11 +3,14 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/testkeys"
 )
 
 // Two users swapping email addresses at once deadlock in PostgreSQL (each
@@ -111,5 +114,90 @@ func TestUpdateDeadline(t *testing.T) {
 	}
 	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "late", Now: time.Now(), Set: map[string]any{"nickname": "after"}}); err != nil {
 		t.Errorf("UpdateUser once the lock is gone: %v", err)
+	}
+}
+
+// A write that fails after its code was spent in its transaction (here: a
+// deferred constraint that fails at COMMIT, after the UPDATE and the
+// DELETE of the code ran) is answered 500 with nothing stored, and the code
+// stays redeemable; so does a write that misses the request deadline,
+// answered 503. The next PATCH with the same code succeeds, and spends it.
+func TestCodeSpentOnlyWithItsWrite(t *testing.T) {
+	dsn := testDSN(t)
+	issuer := testkeys.MustNew("ES256")
+	r := newReplicas(t, dsn, 1, issuer, func(c *userinfo.Config) { c.RequestTimeout = 500 * time.Millisecond })[0]
+	ctx := context.Background()
+	before, err := r.store.Put(ctx, "paid", map[string]any{"email": "old@paid.test", "nickname": "before"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.store.Pool().Exec(ctx, `
+		CREATE FUNCTION fail_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN
+			IF NEW.attributes->>'nickname' = 'fail at commit' THEN
+				RAISE EXCEPTION 'injected failure at commit';
+			END IF;
+			RETURN NULL;
+		END $$;
+		CREATE CONSTRAINT TRIGGER fail_at_commit AFTER UPDATE ON userinfo_users
+			DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_at_commit();`); err != nil {
+		t.Fatal(err)
+	}
+	tok := token(t, issuer, "paid")
+	otpToken, code := r.code(t, "paid", "new@paid.test")
+	body := func(nickname string) string {
+		return fmt.Sprintf(`{"email":"new@paid.test","email_otp_token":%q,"email_otp":%q,"nickname":%q}`, otpToken, code, nickname)
+	}
+	unchanged := func(why string) {
+		t.Helper()
+		got, err := r.store.GetUser(ctx, "paid")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Version != before.Version || got.Attributes["email"] != "old@paid.test" {
+			t.Errorf("after %s the user is %v, want it unchanged", why, got.Attributes)
+		}
+	}
+
+	status, e, err := r.patch(tok, body("fail at commit"))
+	if err != nil || status != http.StatusInternalServerError || e != "server_error" {
+		t.Fatalf("PATCH whose commit fails: %d %q %v, want 500 server_error", status, e, err)
+	}
+	unchanged("a failed commit")
+
+	// Hold the user's row so that the write misses the deadline.
+	tx, err := r.store.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM userinfo_users WHERE subject = 'paid' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	status, e, err = r.patch(tok, body("late"))
+	if err != nil || status != http.StatusServiceUnavailable || e != "temporarily_unavailable" {
+		t.Fatalf("PATCH with the user's row locked: %d %q %v, want 503 temporarily_unavailable", status, e, err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the 503 came after %v, want it soon after the 500ms deadline", took)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	unchanged("a missed deadline")
+
+	if status, e, err := r.patch(tok, body("after")); err != nil || status != http.StatusOK {
+		t.Fatalf("PATCH with the code that the failed writes left: %d %q %v, want 200", status, e, err)
+	}
+	got, err := r.store.GetUser(ctx, "paid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Attributes["email"] != "new@paid.test" || got.Attributes["nickname"] != "after" {
+		t.Errorf("after the PATCH that succeeded the user is %v", got.Attributes)
+	}
+	if status, e, err := r.patch(tok, body("again")); err != nil || status != http.StatusBadRequest || e != "bad_email_otp_token" {
+		t.Errorf("PATCH with the spent code: %d %q %v, want 400 bad_email_otp_token", status, e, err)
 	}
 }

@@ -35,8 +35,9 @@ const (
 )
 
 // newReplicas starts n replicas on one database, with one issuer key and one
-// OTP key, as a deployment does.
-func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key) []*replica {
+// OTP key, as a deployment does; edit, when not nil, changes each handler's
+// Config.
+func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key, edit func(*userinfo.Config)) []*replica {
 	t.Helper()
 	keys, err := accesstoken.NewStaticKeySet(testkeys.JWKS(issuer))
 	if err != nil {
@@ -60,7 +61,11 @@ func newReplicas(t *testing.T, dsn string, n int, issuer *testkeys.Key) []*repli
 		if err != nil {
 			t.Fatal(err)
 		}
-		h, err := userinfo.New(userinfo.Config{Tokens: verifier, Store: r.store, OTP: r.otp})
+		cfg := userinfo.Config{Tokens: verifier, Store: r.store, OTP: r.otp}
+		if edit != nil {
+			edit(&cfg)
+		}
+		h, err := userinfo.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,7 +96,12 @@ func (r *replica) code(t *testing.T, sub, email string) (otpToken, code string) 
 // patchEmail sends PATCH /userinfo changing the email of the token's user
 // and returns the status and the "error" of the answer.
 func (r *replica) patchEmail(token, email, otpToken, code string) (int, string, error) {
-	body := fmt.Sprintf(`{"email":%q,"email_otp_token":%q,"email_otp":%q}`, email, otpToken, code)
+	return r.patch(token, fmt.Sprintf(`{"email":%q,"email_otp_token":%q,"email_otp":%q}`, email, otpToken, code))
+}
+
+// patch sends PATCH /userinfo with body and returns the status and the
+// "error" of the answer.
+func (r *replica) patch(token, body string) (int, string, error) {
 	req, err := http.NewRequest(http.MethodPatch, r.URL+"/userinfo", strings.NewReader(body))
 	if err != nil {
 		return 0, "", err
@@ -133,7 +143,7 @@ func token(t *testing.T, key *testkeys.Key, sub string) string {
 func TestReplicaHandlers(t *testing.T) {
 	dsn := testDSN(t)
 	issuer := testkeys.MustNew("ES256")
-	rs := newReplicas(t, dsn, 2, issuer)
+	rs := newReplicas(t, dsn, 2, issuer, nil)
 	ctx := context.Background()
 
 	t.Run("UniqueEmail", func(t *testing.T) {
