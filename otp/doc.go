@@ -8,11 +8,14 @@
 // only a keyed hash of each code (HMAC-SHA256 under Config.Key, a server
 // secret kept out of the database), bound to the user, channel, address and
 // purpose it was issued for, with a lifetime (5 minutes) and an attempt limit
-// (5): every presentation counts one attempt, atomically in the store, and
-// the code is compared, in constant time, only within the limit, so even
-// concurrent guesses are bounded. Redemption ends with an atomic
+// (5): every presentation counts one attempt, atomically in the store and
+// committed on its own, and the code is compared, in constant time, only
+// within the limit, so even concurrent guesses are bounded; a right code
+// gives its attempt back ([Store.Refund]). Redemption ends with an atomic
 // compare-and-delete, so a code is spent at most once, also across
-// replicas. Sends are throttled per address (5) and per user (10) in a
+// replicas. A SQL user store on the same database as the Store does that
+// delete in the transaction of its write ([InTransaction]), so a code is
+// spent if and only if the change it pays for is stored. Sends are throttled per address (5) and per user (10) in a
 // sliding 10-minute window, answered 429 with Retry-After; a send refused
 // for its address does not count against the user, so asking again for one
 // address never costs the user codes for others. The otp_token is

@@ -14,8 +14,11 @@
 // OpenOptions), keep attributes as JSON, enforce the uniqueness of email
 // addresses (ignoring ASCII case) and phone numbers (E.164) with unique
 // indexes, apply each update
-// atomically with its version check, and pass the conformance kits
-// userinfotest.TestUserStore and userinfotest.TestOTPStore.
+// atomically with its version check, spend the one-time codes of their own
+// otp.Store in the transaction of the write that they pay for
+// (userinfo.RedeemingStore), and pass the conformance kits
+// userinfotest.TestUserStore, userinfotest.TestOTPStore and
+// userinfotest.TestExactlyOnce.
 //
 // Typical use:
 //
@@ -23,7 +26,7 @@
 //	if err != nil { … }
 //	defer db.Close()
 //	cfg.Store = db          // userinfo.Config
-//	otpCfg.Store = db.OTP() // otp.Config
+//	otpCfg.Store = db.OTP() // otp.Config: codes spent with the writes of db
 //
 // The packages are separate so that a program links only the driver it
 // uses.
