@@ -487,7 +487,8 @@ const maxWriteAttempts = 8
 //
 // A [RedeemingStore] spends the codes with the write, on the attempt that
 // succeeds; any other store gets them spent here, once, before the first
-// attempt.
+// attempt. A [SwappingStore] does it all in one write, which returns the
+// user it replaced.
 func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional bool, rs []Redemption) (before, next *User, err error) {
 	rst, redeeming := h.store.(RedeemingStore)
 	if len(rs) > 0 && (!redeeming || unchanged(cur, up)) {
@@ -495,6 +496,18 @@ func (h *Handler) write(ctx context.Context, cur *User, up Update, conditional b
 			return nil, nil, err
 		}
 		rs = nil
+	}
+	if sw, ok := h.store.(SwappingStore); ok {
+		if len(rs) == 0 && unchanged(cur, up) {
+			return cur, cur, nil
+		}
+		sctx, done := h.tel.storeCall(ctx, "update")
+		before, next, err = sw.SwapUser(sctx, up, rs)
+		done(err)
+		if err != nil {
+			return nil, nil, storeError(err)
+		}
+		return before, next, nil
 	}
 	for attempt := 1; ; attempt++ {
 		if len(rs) == 0 && unchanged(cur, up) {

@@ -122,6 +122,23 @@ type RedeemingStore interface {
 	UpdateUserRedeeming(ctx context.Context, u Update, rs []Redemption) (*User, error)
 }
 
+// SwappingStore is a [RedeemingStore] whose update also returns the user as
+// the update found it, read under the update's own lock. The handler then
+// applies a PATCH without If-Match in one unconditional write, instead of
+// writing on condition of the version it read and reading again when
+// another request changed the user first: a user who receives many PATCHes
+// at once costs one read and one write each, and the [UpdateEvent] still
+// holds the values that the write replaced.
+type SwappingStore interface {
+	RedeemingStore
+
+	// SwapUser applies u as UpdateUser does, spending the codes of rs with
+	// it as UpdateUserRedeeming does (rs may be empty), and returns the user
+	// as the update found it (before) and as it left it (after), so that
+	// after.Version == before.Version+1 and no other change came between.
+	SwapUser(ctx context.Context, u Update, rs []Redemption) (before, after *User, err error)
+}
+
 // MemoryStore is a [UserStore] held in memory, safe for concurrent use. It
 // locks per user; only the email and phone-number index is shared, and only
 // changes of those two take its lock. It is for

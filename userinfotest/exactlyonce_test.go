@@ -66,3 +66,23 @@ func TestTestExactlyOnceFindsFlaws(t *testing.T) {
 		})
 	}
 }
+
+// staleSwapper is a SwappingStore whose SwapUser reads "before" apart from
+// the write, after it.
+type staleSwapper struct{ *userinfo.MemoryStore }
+
+func (s staleSwapper) SwapUser(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (before, after *userinfo.User, err error) {
+	if after, err = s.UpdateUserRedeeming(ctx, u, rs); err != nil {
+		return nil, nil, err
+	}
+	before, err = s.GetUser(ctx, u.Subject)
+	return before, after, err
+}
+
+func TestTestUserStoreFindsStaleSwaps(t *testing.T) {
+	r := newRecorder(t)
+	testUserStore(r, func(testing.TB) Store { return staleSwapper{userinfo.NewMemoryStore()} }, "Swaps")
+	if !slices.Contains(r.failures(), "Swaps") {
+		t.Errorf("subtest Swaps passed a store whose SwapUser reads before after the write. Findings:\n%s", r)
+	}
+}

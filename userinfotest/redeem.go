@@ -3,6 +3,7 @@ package userinfotest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/ciamkit/userinfo"
@@ -90,4 +91,69 @@ func checkRedemptions(t tester, ctx context.Context, s Store) {
 	if checkUser(t, "UpdateUserRedeeming", after, "u1", with(baseAttrs(1), set)) {
 		stored(t, ctx, s, after, "UpdateUserRedeeming", "the user it returned")
 	}
+}
+
+// checkSwaps checks the optional [userinfo.SwappingStore]: SwapUser returns
+// the user exactly as the update found it, also when many updates of one
+// user run at once, so that each one's before is another one's after. A
+// store without the interface passes.
+func checkSwaps(t tester, ctx context.Context, s Store) {
+	sw, ok := s.(userinfo.SwappingStore)
+	if !ok {
+		t.Log("not a userinfo.SwappingStore: nothing to check")
+		return
+	}
+	u1 := seed(t, ctx, s, "u1", baseAttrs(1))
+	_, _, err := sw.SwapUser(ctx, userinfo.Update{Subject: "u1", IfVersion: u1.Version + 1000,
+		Set: map[string]any{"nickname": "Stale"}, Now: time1}, nil)
+	wantErr(t, "SwapUser with a stale IfVersion", err, userinfo.ErrVersionConflict)
+	_, _, err = sw.SwapUser(ctx, userinfo.Update{Subject: "nobody", Set: map[string]any{"nickname": "Ghost"}, Now: time1}, nil)
+	wantErr(t, "SwapUser of a missing user", err, userinfo.ErrUserNotFound)
+	unchanged(t, ctx, s, u1, "refused SwapUser calls")
+
+	const n = 16
+	type swap struct{ before, after *userinfo.User }
+	swaps := make([]swap, n)
+	gate(n, func(i int) {
+		before, after, err := sw.SwapUser(ctx, userinfo.Update{Subject: "u1",
+			Set: map[string]any{"nickname": fmt.Sprint("swap ", i)}, Now: time2}, nil)
+		if err != nil {
+			t.Errorf("SwapUser %d of %d concurrent ones: %v", i, n, err)
+			return
+		}
+		swaps[i] = swap{before, after}
+	})
+	// Chain the swaps by version: each before is the after of the one
+	// that came just before it, the first one's is the seeded user.
+	byVersion := map[uint64]*userinfo.User{u1.Version: u1}
+	for i, sw := range swaps {
+		if sw.after == nil {
+			return
+		}
+		if sw.after.Version != sw.before.Version+1 {
+			t.Errorf("SwapUser %d: before has Version %d and after %d, want after = before+1", i, sw.before.Version, sw.after.Version)
+		}
+		if want := fmt.Sprint("swap ", i); sw.after.Attributes["nickname"] != want {
+			t.Errorf("SwapUser %d: after has nickname %v, want %q", i, sw.after.Attributes["nickname"], want)
+		}
+		if _, dup := byVersion[sw.after.Version]; dup {
+			t.Errorf("SwapUser %d: two updates left Version %d", i, sw.after.Version)
+		}
+		byVersion[sw.after.Version] = sw.after
+	}
+	for i, sw := range swaps {
+		prev, ok := byVersion[sw.before.Version]
+		if !ok {
+			t.Errorf("SwapUser %d: before has Version %d, which no update left", i, sw.before.Version)
+			continue
+		}
+		if d := diffAttrs(sw.before.Attributes, prev.Attributes); d != "" || !sw.before.UpdatedAt.Equal(prev.UpdatedAt) {
+			t.Errorf("SwapUser %d: before is not the user that the update found (Version %d): %s", i, sw.before.Version, d)
+		}
+	}
+	last := byVersion[u1.Version+n]
+	if last == nil {
+		t.Fatalf("after %d concurrent SwapUser calls from Version %d: no update left Version %d", n, u1.Version, u1.Version+n)
+	}
+	stored(t, ctx, s, last, "GetUser after the concurrent SwapUser calls", "the last swap")
 }

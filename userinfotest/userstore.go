@@ -83,6 +83,7 @@ var userChecks = []check[Store]{
 	{"ContextCanceled", checkContextCanceled},
 	{"ConcurrentUse", checkConcurrentUse},
 	{"Redemptions", checkRedemptions},
+	{"Swaps", checkSwaps},
 	{"UniqueAcrossSpellings", checkUniqueAcrossSpellings},
 	{"Create", checkCreate},
 }

@@ -27,8 +27,8 @@ type OTPStore struct {
 func (s *Store) OTP() *OTPStore { return s.otp }
 
 var (
-	_ otp.Store               = (*OTPStore)(nil)
-	_ userinfo.RedeemingStore = (*Store)(nil)
+	_ otp.Store              = (*OTPStore)(nil)
+	_ userinfo.SwappingStore = (*Store)(nil)
 )
 
 // Create implements [otp.Store]. A record with the ID already there is an

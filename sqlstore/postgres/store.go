@@ -283,6 +283,27 @@ func scanUser(row pgx.Row, subject string) (*userinfo.User, error) {
 	return &userinfo.User{Subject: subject, Version: uint64(version), UpdatedAt: at, Attributes: attrs}, nil
 }
 
+// scanSwap reads a user as it was and as it is: version, updated_at and
+// attributes of each.
+func scanSwap(row pgx.Row, subject string) (before, after *userinfo.User, err error) {
+	var (
+		v0, v1   int64
+		at0, at1 time.Time
+		a0, a1   []byte
+	)
+	if err := row.Scan(&v0, &at0, &a0, &v1, &at1, &a1); err != nil {
+		return nil, nil, err
+	}
+	before, after = &userinfo.User{Subject: subject, Version: uint64(v0), UpdatedAt: at0}, &userinfo.User{Subject: subject, Version: uint64(v1), UpdatedAt: at1}
+	if before.Attributes, err = attrjson.Decode(a0); err != nil {
+		return nil, nil, err
+	}
+	if after.Attributes, err = attrjson.Decode(a1); err != nil {
+		return nil, nil, err
+	}
+	return before, after, nil
+}
+
 // GetUser implements [userinfo.UserStore].
 func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, error) {
 	if !sqlcommon.StorableSubject(subject) {
@@ -304,15 +325,24 @@ func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, er
 // serialises it with concurrent updates of the user. JSONB's - removes the
 // attributes named, then || sets the new values (whole values: an address
 // is replaced, not merged).
+// updateSQL locks the user (with its version, when $2 is not 0), updates
+// it and returns it as it was and as it is: old's FOR UPDATE reads the
+// latest committed row, and nothing can change it before the UPDATE.
 const updateSQL = `
-UPDATE userinfo_users SET
-	attributes   = (attributes - $3::text[]) || $4::jsonb,
-	version      = version + 1,
+WITH old AS (
+	SELECT subject, version, updated_at, attributes FROM userinfo_users
+	WHERE subject = $1 AND ($2::bigint = 0 OR version = $2::bigint)
+	FOR UPDATE
+)
+UPDATE userinfo_users u SET
+	attributes   = (u.attributes - $3::text[]) || $4::jsonb,
+	version      = u.version + 1,
 	updated_at   = $5,
-	email_key    = CASE WHEN $6 THEN $7 ELSE email_key END,
-	phone_key    = CASE WHEN $8 THEN $9 ELSE phone_key END
-WHERE subject = $1 AND ($2::bigint = 0 OR version = $2::bigint)
-RETURNING version, updated_at, attributes`
+	email_key    = CASE WHEN $6 THEN $7 ELSE u.email_key END,
+	phone_key    = CASE WHEN $8 THEN $9 ELSE u.phone_key END
+FROM old
+WHERE u.subject = old.subject
+RETURNING old.version, old.updated_at, old.attributes, u.version, u.updated_at, u.attributes`
 
 // Bounds of the store's own waits.
 const (
@@ -336,7 +366,8 @@ const (
 // deadlock or serialization failure, which two users swapping addresses can
 // cause, is retried a few times.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
-	return s.update(ctx, u, nil)
+	_, after, err := s.update(ctx, u, nil)
+	return after, err
 }
 
 // UpdateUserRedeeming implements [userinfo.RedeemingStore]. The codes of the
@@ -348,19 +379,26 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 // its checks (version, uniqueness); a commit that fails after that leaves
 // them spent.
 func (s *Store) UpdateUserRedeeming(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (*userinfo.User, error) {
-	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
-	got, err := s.update(ctx, u, codes)
-	codes.Done(err)
-	return got, err
+	_, after, err := s.SwapUser(ctx, u, rs)
+	return after, err
 }
 
-func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.Codes) (*userinfo.User, error) {
+// SwapUser implements [userinfo.SwappingStore]: UpdateUserRedeeming, whose
+// one UPDATE also returns the row as it locked it.
+func (s *Store) SwapUser(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (before, after *userinfo.User, err error) {
+	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
+	before, after, err = s.update(ctx, u, codes)
+	codes.Done(err)
+	return before, after, err
+}
+
+func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.Codes) (before, after *userinfo.User, err error) {
 	if !sqlcommon.StorableSubject(u.Subject) {
-		return nil, userinfo.ErrUserNotFound
+		return nil, nil, userinfo.ErrUserNotFound
 	}
 	set, err := attrjson.Encode(u.Set)
 	if err != nil {
-		return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+		return nil, nil, fmt.Errorf("postgres: UpdateUser: %w", err)
 	}
 	remove := u.Remove
 	if remove == nil {
@@ -371,9 +409,8 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 		ifVersion = int64(u.IfVersion)
 	}
 	email, phone := sqlcommon.Changes(u.Set, u.Remove)
-	var got *userinfo.User
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		got, err = scanUser(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
+		before, after, err = scanSwap(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
 			email.Changed, email.Key, phone.Changed, phone.Key), u.Subject)
 		if err == nil {
 			return codes.Spend(ctx, func(ctx context.Context, id string) (bool, error) {
@@ -400,14 +437,14 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 	})
 	switch {
 	case err == nil:
-		return got, nil
+		return before, after, nil
 	case codes.Refused(err):
-		return nil, err
+		return nil, nil, err
 	case errors.Is(err, userinfo.ErrDuplicateEmail), errors.Is(err, userinfo.ErrDuplicatePhoneNumber),
 		errors.Is(err, userinfo.ErrUserNotFound), errors.Is(err, userinfo.ErrVersionConflict):
-		return nil, err
+		return nil, nil, err
 	}
-	return nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+	return nil, nil, fmt.Errorf("postgres: UpdateUser: %w", err)
 }
 
 // errAppeared: a user that an unconditional UPDATE did not find exists when

@@ -25,8 +25,8 @@ type OTPStore struct {
 func (s *Store) OTP() *OTPStore { return s.otp }
 
 var (
-	_ otp.Store               = (*OTPStore)(nil)
-	_ userinfo.RedeemingStore = (*Store)(nil)
+	_ otp.Store              = (*OTPStore)(nil)
+	_ userinfo.SwappingStore = (*Store)(nil)
 )
 
 // unixNano returns t in Unix nanoseconds, or an error when int64 cannot hold

@@ -345,7 +345,8 @@ func newUser(subject string, version int64, at, raw string) (*userinfo.User, err
 // a unique violation of the email or phone-number index is ErrDuplicateEmail
 // or ErrDuplicatePhoneNumber, and rolls everything back.
 func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.User, error) {
-	return s.update(ctx, u, nil)
+	_, after, err := s.update(ctx, u, nil)
+	return after, err
 }
 
 // UpdateUserRedeeming implements [userinfo.RedeemingStore]. The codes of the
@@ -357,23 +358,30 @@ func (s *Store) UpdateUser(ctx context.Context, u userinfo.Update) (*userinfo.Us
 // its checks (version, uniqueness); a commit that fails after that leaves
 // them spent.
 func (s *Store) UpdateUserRedeeming(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (*userinfo.User, error) {
-	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
-	got, err := s.update(ctx, u, codes)
-	codes.Done(err)
-	return got, err
+	_, after, err := s.SwapUser(ctx, u, rs)
+	return after, err
 }
 
-func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.Codes) (*userinfo.User, error) {
+// SwapUser implements [userinfo.SwappingStore]: UpdateUserRedeeming, which
+// returns the user it read in its write transaction too.
+func (s *Store) SwapUser(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (before, after *userinfo.User, err error) {
+	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
+	before, after, err = s.update(ctx, u, codes)
+	codes.Done(err)
+	return before, after, err
+}
+
+func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.Codes) (before, out *userinfo.User, err error) {
 	if !sqlcommon.StorableSubject(u.Subject) {
-		return nil, userinfo.ErrUserNotFound
+		return nil, nil, userinfo.ErrUserNotFound
 	}
-	var out *userinfo.User
-	err := s.write(ctx, func(tx *sql.Tx) error {
+	err = s.write(ctx, func(tx *sql.Tx) error {
 		var (
 			version int64
 			raw     string
+			oldAt   string
 		)
-		err := tx.QueryRowContext(ctx, `SELECT version, attributes FROM userinfo_users WHERE subject = ?`, u.Subject).Scan(&version, &raw)
+		err := tx.QueryRowContext(ctx, `SELECT version, updated_at, attributes FROM userinfo_users WHERE subject = ?`, u.Subject).Scan(&version, &oldAt, &raw)
 		if errors.Is(err, sql.ErrNoRows) {
 			return userinfo.ErrUserNotFound
 		}
@@ -383,10 +391,10 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 		if u.IfVersion != 0 && u.IfVersion != uint64(version) {
 			return userinfo.ErrVersionConflict
 		}
-		attrs, err := attrjson.Decode([]byte(raw))
-		if err != nil {
+		if before, err = newUser(u.Subject, version, oldAt, raw); err != nil {
 			return err
 		}
+		attrs := before.Clone().Attributes
 		oldEmail, oldPhone := attrjson.EmailKey(attrs["email"]), attrjson.PhoneKey(attrs["phone_number"])
 		for _, name := range u.Remove {
 			delete(attrs, name)
@@ -432,11 +440,11 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 	})
 	if err != nil {
 		if codes.Refused(err) || isDuplicate(err) || errors.Is(err, userinfo.ErrUserNotFound) || errors.Is(err, userinfo.ErrVersionConflict) {
-			return nil, err
+			return nil, nil, err
 		}
-		return nil, fmt.Errorf("sqlite: UpdateUser: %w", err)
+		return nil, nil, fmt.Errorf("sqlite: UpdateUser: %w", err)
 	}
-	return out, nil
+	return before, out, nil
 }
 
 // equal reports whether two index keys are equal.
