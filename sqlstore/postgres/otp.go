@@ -13,9 +13,9 @@ import (
 )
 
 // OTPStore is an [otp.Store] in PostgreSQL, sharing its [Store]'s pool and
-// tables. Create, Attempt and Delete are one statement each, Throttle one
-// transaction under an advisory lock for the key; so redemption is
-// single-use and throttling global across every process on the database.
+// tables. Create, Attempt, Refund, Delete and Throttle are one statement
+// each, atomic under a row lock; so redemption is single-use and
+// throttling global across every process on the database.
 // Times are kept to the microsecond.
 type OTPStore struct {
 	s *Store
@@ -80,31 +80,25 @@ func (o *OTPStore) Delete(ctx context.Context, id string) (bool, error) {
 	return tag.RowsAffected() == 1, nil
 }
 
-// Throttle implements [otp.Store]: in one transaction, an advisory lock on
-// the key, then the count of sends still counting, then the new send.
+// Throttle implements [otp.Store] in one statement: INSERT … ON CONFLICT
+// DO UPDATE locks the key's row, so concurrent sends under one key queue
+// on it and each sees the ends that the one before it left. A refused send
+// reads the oldest end for its Retry-After.
 func (o *OTPStore) Throttle(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (ok bool, retryAfter time.Duration, err error) {
-	err = pgx.BeginFunc(ctx, o.s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('github.com/ciamkit/userinfo/sqlstore throttle ' || $1, 0))`, key); err != nil {
-			return err
+	err = o.s.pool.QueryRow(ctx, `
+		INSERT INTO userinfo_otp_throttle AS t (key, ends) VALUES ($1, ARRAY[$3::timestamptz])
+		ON CONFLICT (key) DO UPDATE
+		SET ends = ARRAY(SELECT e FROM unnest(t.ends) e WHERE e > $2 ORDER BY e) || $3::timestamptz
+		WHERE (SELECT count(*) FROM unnest(t.ends) e WHERE e > $2) < $4
+		RETURNING true`, key, now, now.Add(window), limit).Scan(&ok)
+	if errors.Is(err, pgx.ErrNoRows) {
+		var oldest *time.Time
+		err = o.s.pool.QueryRow(ctx, `SELECT min(e) FROM userinfo_otp_throttle, unnest(ends) e WHERE key = $1 AND e > $2`, key, now).Scan(&oldest)
+		ok, retryAfter = false, time.Nanosecond // the oldest ended meanwhile
+		if oldest != nil {
+			retryAfter = max(oldest.Sub(now), time.Nanosecond)
 		}
-		var (
-			n      int
-			oldest *time.Time
-		)
-		if err := tx.QueryRow(ctx, `SELECT count(*), min(ends_at) FROM userinfo_otp_sends WHERE key = $1 AND ends_at > $2`, key, now).
-			Scan(&n, &oldest); err != nil {
-			return err
-		}
-		if n >= limit {
-			ok, retryAfter = false, oldest.Sub(now)
-			return nil
-		}
-		if _, err := tx.Exec(ctx, `INSERT INTO userinfo_otp_sends (key, ends_at) VALUES ($1, $2)`, key, now.Add(window)); err != nil {
-			return err
-		}
-		ok, retryAfter = true, 0
-		return nil
-	})
+	}
 	if err != nil {
 		return false, 0, fmt.Errorf("postgres: OTP Throttle: %w", err)
 	}
@@ -115,7 +109,7 @@ func (o *OTPStore) Throttle(ctx context.Context, key string, now time.Time, wind
 func (o *OTPStore) Purge(ctx context.Context, now time.Time) error {
 	b := &pgx.Batch{}
 	b.Queue(`DELETE FROM userinfo_otp_records WHERE expires_at <= $1`, now)
-	b.Queue(`DELETE FROM userinfo_otp_sends WHERE ends_at <= $1`, now)
+	b.Queue(`DELETE FROM userinfo_otp_throttle WHERE NOT EXISTS (SELECT 1 FROM unnest(ends) e WHERE e > $1)`, now)
 	if err := o.s.pool.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("postgres: OTP Purge: %w", err)
 	}

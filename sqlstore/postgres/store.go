@@ -1,12 +1,12 @@
 // Package postgres keeps users and one-time codes in PostgreSQL, through
 // pgx and a pgxpool connection pool. It is the store for replicas: every
 // instance of a server opens the same database, and the database decides
-// every race (unique indexes, row locks, advisory locks), so uniqueness,
+// every race (unique indexes, row locks), so uniqueness,
 // conditional updates, single redemption of codes and send throttling hold
 // across processes.
 //
 // [Open] connects and creates or upgrades the tables (userinfo_users,
-// userinfo_otp_records, userinfo_otp_sends, userinfo_dpop_replay and
+// userinfo_otp_records, userinfo_otp_throttle, userinfo_dpop_replay and
 // userinfo_schema_migrations, in the first schema of the search_path);
 // [Store] is a [userinfo.UserStore], [Store.OTP] an [otp.Store] and
 // [Store.Replay] a [userinfo.ReplayStore].
