@@ -67,7 +67,7 @@ func newBrowserPage(t *testing.T) *browserPage {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(findBrowser(t)),
-		chromedp.WindowSize(900, 1200),
+		chromedp.WindowSize(1100, 900),
 	)
 	if os.Geteuid() == 0 {
 		opts = append(opts, chromedp.NoSandbox)

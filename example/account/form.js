@@ -65,6 +65,16 @@ function rules(prop, r = { types: null, patterns: [], description: "" }) {
   return r;
 }
 
+// plain keeps what a person needs of a schema description: not the step-up
+// note (a badge says it) nor what JSON Schema can or cannot state.
+function plain(description) {
+  return description
+    .replace(/[^.]*\(step-up\)\.?/, "")
+    .replace(/\s*\([^()]*JSON Schema[^()]*\)/g, "")
+    .replace(/[^.]*JSON Schema[^.]*\./g, "")
+    .trim();
+}
+
 function fieldKind(r) {
   const types = [...(r.types || ["string"])].filter((t) => t !== "null");
   if (r.enum) return "enum";
@@ -117,9 +127,10 @@ class Field {
     }
     this.input = input;
     const hint = [];
-    if (this.r.description) hint.push(this.r.description.replace(/[^.]*\(step-up\)\.?/, "").trim());
+    if (this.r.description) hint.push(plain(this.r.description));
     if (this.stepUp) hint.push("Changing it needs a recent sign-in.");
-    if (this.r.maxLength && this.kind === "string") hint.push(`At most ${this.r.maxLength} characters.`);
+    // 256 is the bound of every standard string: not worth a line each.
+    if (this.r.maxLength && this.r.maxLength !== 256 && this.kind === "string") hint.push(`At most ${this.r.maxLength} characters.`);
     if (this.r.minimum !== undefined && this.r.maximum !== undefined) hint.push(`From ${this.r.minimum} to ${this.r.maximum}.`);
     this.err = el("p", { id: errID, class: "error" });
     return el("div", { class: "field" }, lab, input, el("p", { id: hintID, class: "hint", text: hint.filter(Boolean).join(" ") }), this.err);
@@ -177,7 +188,7 @@ export class ProfileForm {
       if (r.properties) {
         const group = { name, fields: [] };
         const fs = el("fieldset", { id: `f-${name}` }, el("legend", { text: label(name) }));
-        if (r.description) fs.append(el("p", { class: "hint", text: r.description }));
+        if (r.description) fs.append(el("p", { class: "hint", text: plain(r.description) }));
         for (const [sub, p] of Object.entries(r.properties)) {
           const f = new Field(`${name}.${sub}`, p);
           group.fields.push(f);
