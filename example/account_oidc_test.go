@@ -2,9 +2,15 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -138,5 +144,77 @@ func TestAccountHandler(t *testing.T) {
 	}
 	if !strings.Contains(rec.Body.String(), `<script type="module" src="/account/app.js">`) || strings.Contains(rec.Body.String(), "<script>") {
 		t.Errorf("the page is not a module script of its own:\n%s", rec.Body)
+	}
+
+	for _, args := range [][]string{
+		{"-account-client-id", "web"}, // the development issuer signs in by itself
+		{"-account-client-id", "web", "-jwks-file", "k.json", "-issuer", "urn:example:issuer", "-audience", "api"},
+	} {
+		if _, err := parseFlags(args, io.Discard); !errors.Is(err, errUsage) {
+			t.Errorf("parseFlags(%q): %v, want a usage error", args, err)
+		}
+	}
+}
+
+// The page marks a step_up attribute by the note the schema gives it: if
+// the note's words change, the page's test must change with them.
+func TestAccountStepUpNote(t *testing.T) {
+	srv := newTestServer(t, "-db", "memory", "-attributes", writeFile(t, "attributes.json", accountAttributes))
+	resp, err := http.Get(srv.URL + "/userinfo/schema")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		t.Fatal(err)
+	}
+	status := resp.StatusCode
+	props, _ := m["properties"].(map[string]any)
+	bio, _ := props["bio"].(map[string]any)
+	dept, _ := props["department"].(map[string]any)
+	desc, _ := bio["description"].(string)
+	other, _ := dept["description"].(string)
+	if status != 200 || !strings.Contains(desc, "(step-up)") || strings.Contains(other, "(step-up)") {
+		t.Fatalf("GET /userinfo/schema: %d, bio %q, department %q; want the step-up note on bio only", status, desc, other)
+	}
+	js, err := accountFiles.ReadFile("account/form.js")
+	if err != nil || !strings.Contains(string(js), `const stepUpNote = /\(step-up\)/;`) {
+		t.Errorf("form.js does not look for the note (%v)", err)
+	}
+}
+
+// Every flag of the example is documented: in the README's table, in the
+// package comment of main.go.
+func TestFlagsDocumented(t *testing.T) {
+	var usage strings.Builder
+	if _, err := parseFlags([]string{"-h"}, &usage); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("parseFlags(-h): %v", err)
+	}
+	var names []string
+	for line := range strings.Lines(usage.String()) {
+		if rest, ok := strings.CutPrefix(line, "  -"); ok {
+			names = append(names, strings.Fields(rest)[0])
+		}
+	}
+	if len(names) < 15 {
+		t.Fatalf("found %d flags in the usage, want every one:\n%s", len(names), usage.String())
+	}
+	readme, err := os.ReadFile(filepath.Join("..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := os.ReadFile("main.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range names {
+		if !strings.Contains(string(readme), "\n| `-"+name) && !strings.Contains(string(readme), "/ `-"+name) &&
+			!strings.Contains(string(readme), ", `-"+name) {
+			t.Errorf("-%s is not in the README's table of flags", name)
+		}
+		if !strings.Contains(string(doc), "//\t-"+name+" ") {
+			t.Errorf("-%s is not in the package comment of main.go", name)
+		}
 	}
 }
