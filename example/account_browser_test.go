@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // updateScreenshot makes TestAccountPage write docs/account.png.
@@ -184,6 +185,13 @@ func (p *browserPage) typeInto(sel, text string) {
 	}
 }
 
+// setText sets the text of an element, so that a later wait sees the next
+// message and not an earlier one.
+func (p *browserPage) setText(sel, text string) {
+	p.t.Helper()
+	eval[bool](p, fmt.Sprintf(`(() => { document.querySelector(%s).textContent = %s; return true; })()`, jsString(sel), jsString(text)))
+}
+
 // setValue sets the value of a field or choice, as a change by the user.
 func (p *browserPage) setValue(sel, value string) {
 	p.t.Helper()
@@ -231,7 +239,8 @@ const accountAttributes = `{"attributes": [
 // The account page with the development issuer, in a real browser: sign in,
 // change the nickname, change the email with the code from the outbox (a
 // wrong code first), see a 412 after a change behind the page's back and
-// reload, and see the step-up answer with an old sign-in. With -update it
+// reload, ask for phone codes until the 429, and see the step-up answer
+// with an old sign-in. With -update it
 // writes the README's screenshot.
 func TestAccountPage(t *testing.T) {
 	p := newBrowserPage(t)
@@ -311,13 +320,28 @@ func TestAccountPage(t *testing.T) {
 	if status, _, m := call(t, http.MethodPatch, srv.URL+"/userinfo", token, `{"nickname":"Changed elsewhere"}`); status != 200 {
 		t.Fatalf("PATCH behind the page's back: %d %v", status, m)
 	}
-	p.typeInto("#f-nickname", "Mine")
-	p.click("#save")
+	// From the keyboard: Enter in a field submits the form.
+	p.typeInto("#f-nickname", "Mine"+kb.Enter)
 	p.waitText("#banner-text", "changed elsewhere")
 	p.waitText("#banner-action", "Reload profile")
 	p.click("#banner-action")
 	p.waitValue("#f-nickname", "Changed elsewhere")
 	p.waitText("#status", "Reloaded")
+
+	// The phone number: codes until the send limit of the target (5 in
+	// 10 minutes), then the 429 and its wait, next to the number.
+	p.typeInto("#new-phone_number", "13712345678")
+	for i := range 5 {
+		p.setText("#status", "")
+		p.click("#send-phone_number-button")
+		p.waitText("#status", "A code was sent to 13712345678")
+		if i == 0 {
+			p.waitText(`label[for="code-phone_number"]`, "Code from the text message")
+		}
+	}
+	p.click("#send-phone_number-button")
+	p.waitText("#e-phone_number", "Too many codes were sent. Wait ")
+	p.waitFor("the send button disabled during the wait", `document.getElementById("send-phone_number-button").disabled`)
 
 	// An old sign-in may not change a step_up attribute.
 	p.click("#sign-out")
