@@ -377,3 +377,61 @@ func writeScreenshot(t *testing.T, p *browserPage) {
 	}
 	t.Logf("wrote %s (%d bytes)", path, len(png))
 }
+
+// The refusals of the server, each explained next to its field: a value
+// only the server can judge, a malformed address, wrong codes until the
+// code is dead, and an address another user holds.
+func TestAccountPageRefusals(t *testing.T) {
+	p := newBrowserPage(t)
+	outbox := filepath.Join(t.TempDir(), "outbox.jsonl")
+	srv := newTestServer(t, "-db", "memory", "-otp-outbox", outbox, "-seed", writeFile(t, "seed.json",
+		`[{"sub":"u1","email":"u1@example.com","nickname":"One"},{"sub":"u2","email":"taken@example.com"}]`))
+
+	p.do("opening the page", chromedp.Navigate(srv.URL+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
+	p.typeInto("#dev-sub", "u1"+kb.Enter)
+	p.waitText("#who", "Signed in as u1")
+
+	// The pattern of zoneinfo lets it through; the time zone database
+	// does not.
+	p.typeInto("#f-zoneinfo", "Mars/Olympus_Mons")
+	p.click("#save")
+	p.waitText("#e-zoneinfo", "This value is not allowed here.")
+	p.typeInto("#f-zoneinfo", "")
+
+	p.typeInto("#new-email", "not-an-email")
+	p.click("#send-email-button")
+	p.waitText("#e-email", "This is not a valid email address")
+
+	p.typeInto("#new-email", "Taken@Example.com")
+	p.click("#send-email-button")
+	p.waitText("#status", "A code was sent to Taken@Example.com")
+	code := ""
+	for _, l := range readOutbox(t, outbox) {
+		if l.Channel == "email" && l.OTP != "" {
+			code = l.OTP
+		}
+	}
+	if code == "" {
+		t.Fatal("no code in the outbox")
+	}
+	// Five wrong codes, which kill the code; then the right one is too late.
+	for i := range 5 {
+		p.setText("#e-email", "")
+		p.typeInto("#code-email", fmt.Sprintf("x%d", i))
+		p.click("#confirm-email-button")
+		p.waitFor("a refusal of the wrong code", `document.getElementById("e-email").textContent !== ""`)
+	}
+	p.typeInto("#code-email", code)
+	p.click("#confirm-email-button")
+	p.waitText("#e-email", "This code can no longer be used")
+
+	// A new code, the right one: the address is another user's.
+	p.click("#send-email-button")
+	p.waitText("#status", "A code was sent to Taken@Example.com")
+	lines := readOutbox(t, outbox)
+	code = lines[len(lines)-1].OTP
+	p.typeInto("#code-email", code)
+	p.click("#confirm-email-button")
+	p.waitText("#e-email", "This email address is already used by another account.")
+	p.waitText("#current-email", "u1@example.com")
+}
