@@ -142,7 +142,7 @@ func TestAccountHandler(t *testing.T) {
 	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://id.example.test;") {
 		t.Errorf("CSP with a real issuer: %q, want its origin in connect-src", csp)
 	}
-	if !strings.Contains(rec.Body.String(), `<script type="module" src="/account/app.js">`) || strings.Contains(rec.Body.String(), "<script>") {
+	if !strings.Contains(rec.Body.String(), `<script type="module" src="account/app.js">`) || strings.Contains(rec.Body.String(), "<script>") {
 		t.Errorf("the page is not a module script of its own:\n%s", rec.Body)
 	}
 

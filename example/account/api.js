@@ -1,6 +1,7 @@
 // Calls to the public endpoints of the userinfo server, and the errors of
 // the seed's format in plain words. The access token is passed in by the
-// caller and kept in memory only.
+// caller and kept in memory only. Paths are relative to the page (at
+// BASE/account), so that the page also works behind a proxy's path prefix.
 
 // ApiError is a refusal: the HTTP status, the seed's error code, its
 // description, the seconds of Retry-After and the WWW-Authenticate header.
@@ -43,24 +44,24 @@ async function request(method, path, token, body, headers = {}) {
 
 // getUserinfo reads GET /userinfo: the claims and the ETag of the version.
 export function getUserinfo(token) {
-  return request("GET", "/userinfo", token);
+  return request("GET", "userinfo", token);
 }
 
 // getSchema reads GET /userinfo/schema, the JSON Schema of a PATCH body.
 export async function getSchema() {
-  return (await request("GET", "/userinfo/schema")).data;
+  return (await request("GET", "userinfo/schema")).data;
 }
 
 // patchUserinfo sends the changes with If-Match: the write happens only if
 // the profile is still the version that etag names (else 412).
 export function patchUserinfo(token, etag, changes) {
-  return request("PATCH", "/userinfo", token, changes, etag ? { "If-Match": etag } : {});
+  return request("PATCH", "userinfo", token, changes, etag ? { "If-Match": etag } : {});
 }
 
 // sendCode asks POST /otp/send for a code to a new address; field is
 // "email" or "phone_number". It answers the otp_token.
 export async function sendCode(token, field, value) {
-  const { data } = await request("POST", "/otp/send", token, { usage: "update_userinfo", [field]: value });
+  const { data } = await request("POST", "otp/send", token, { usage: "update_userinfo", [field]: value });
   return data.otp_token;
 }
 
@@ -68,7 +69,7 @@ export async function sendCode(token, field, value) {
 export async function devToken(sub, ageSeconds) {
   const body = { sub, scope: "openid profile email phone" };
   if (ageSeconds > 0) body.auth_time = Math.floor(Date.now() / 1000) - ageSeconds;
-  return (await request("POST", "/dev/token", "", body)).data.access_token;
+  return (await request("POST", "dev/token", "", body)).data.access_token;
 }
 
 // challengeParam reads one parameter of a WWW-Authenticate header.

@@ -257,7 +257,7 @@ async function main() {
   $("sign-out").addEventListener("click", signOut);
   $("dev-sign-in").addEventListener("submit", devSignIn);
   try {
-    const resp = await fetch("/account/config.json", { cache: "no-store" });
+    const resp = await fetch("account/config.json", { cache: "no-store" });
     config = await resp.json();
   } catch {
     banner("The page's configuration could not be read.");
