@@ -255,6 +255,7 @@ func TestAccountPage(t *testing.T) {
 	p.click("#dev-sign-in button[type=submit]")
 	p.waitText("#who", "Signed in as demo")
 	p.waitValue("#f-nickname", "demo")
+	p.waitFor("the focus on the profile", `document.activeElement?.id === "profile-title"`)
 	p.waitText("#ro-sub", "demo")
 	p.waitText("#current-email", "demo@example.com")
 	for sel, want := range map[string]string{
@@ -276,11 +277,12 @@ func TestAccountPage(t *testing.T) {
 	p.waitText("#e-employee_id", "does not have the expected form")
 	p.typeInto("#f-employee_id", "")
 
-	// The nickname.
+	// The nickname, and a choice.
 	p.typeInto("#f-nickname", "Browser nick")
+	p.setValue("#f-department", "sales")
 	p.click("#save")
-	p.waitText("#status", "Saved: Nickname.")
-	if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["nickname"] != "Browser nick" {
+	p.waitText("#status", "Saved: Nickname, Department.")
+	if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["nickname"] != "Browser nick" || m["department"] != "sales" {
 		t.Fatalf("GET /userinfo after saving the nickname: %d %v", status, m)
 	}
 

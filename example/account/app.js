@@ -249,7 +249,7 @@ async function devSignIn(ev) {
     return;
   }
   await loadProfile("");
-  $("save").scrollIntoView?.({ block: "nearest" });
+  if (!$("profile").hidden) $("profile-title").focus();
 }
 
 async function main() {
@@ -286,6 +286,7 @@ async function main() {
     if (t) {
       token = t;
       await loadProfile("");
+      if (!$("profile").hidden) $("profile-title").focus();
     }
   } catch (err) {
     banner(err.message);

@@ -148,6 +148,9 @@ class Field {
     let v;
     if (empty) {
       v = null;
+    } else if (this.kind === "enum") {
+      // The choice's text is the value's; the value keeps its JSON type.
+      v = this.r.enum.find((x) => x !== null && String(x) === raw);
     } else if (this.kind === "boolean") {
       v = raw === "true";
     } else if (this.kind === "integer" || this.kind === "number") {
@@ -169,7 +172,7 @@ class Field {
       }
     }
     const cur = this.current === undefined ? null : this.current;
-    if (empty && !this.nullable) throw new Error("This cannot be empty.");
+    if (empty && !this.nullable && cur !== null) throw new Error("This cannot be empty.");
     return [v !== cur, v];
   }
 }
