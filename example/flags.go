@@ -41,6 +41,10 @@ type options struct {
 	logLevel    slog.Level
 	// metricsAddr is where /metrics is served; empty: nowhere.
 	metricsAddr string
+	// accountClientID is the OAuth client ID with which the account page
+	// signs in at -issuer (code flow with PKCE, a public client); empty:
+	// the page cannot sign in with a real issuer.
+	accountClientID string
 }
 
 // logLevels are the values of -log-level.
@@ -73,6 +77,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
 	fs.IntVar(&o.tokenCache, "token-cache", 10000, "verified access tokens kept, so that a repeated token skips the signature check (0: off)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this `address` HOST:PORT, its own listener (default: off)")
+	fs.StringVar(&o.accountClientID, "account-client-id", "", "OAuth client `ID` of the account page at GET /account: it signs in at -issuer with the authorization code flow and PKCE, as a public client whose redirect URI is the page's URL (needs -jwks-url or -jwks-file; default: none, the page signs in only with the development issuer)")
 	cors := fs.String("cors-origins", "", "comma-separated `list` of origins allowed to call from a browser (CORS with preflight), such as https://app.example.com; \"*\": any (default: none, no CORS headers)")
 	logLevel := fs.String("log-level", "info", "`level` of the log: debug, info, warn or error; at debug every refused request's cause is logged")
 	claims := fs.String("claims", "", "comma-separated `list` of claims to release; \"sub\" always (default: every claim)")
@@ -98,6 +103,14 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		// issuer sharing the key set, or made for another API, must not
 		// pass.
 		return nil, fmt.Errorf("%w: -jwks-url and -jwks-file need -issuer and -audience", errUsage)
+	}
+	if o.accountClientID != "" {
+		if o.jwksURL == "" && o.jwksFile == "" {
+			return nil, fmt.Errorf("%w: -account-client-id needs a real issuer: -jwks-url or -jwks-file, with -issuer", errUsage)
+		}
+		if u, err := url.Parse(o.issuer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			return nil, fmt.Errorf("%w: -account-client-id needs an -issuer that is an http or https URL, where the page finds /.well-known/openid-configuration", errUsage)
+		}
 	}
 	if o.otpTTL < time.Second || o.otpTTL > time.Hour {
 		return nil, fmt.Errorf("%w: -otp-ttl must be between 1s and 1h", errUsage)

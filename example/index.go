@@ -14,6 +14,7 @@ func indexHandler(dev bool) http.Handler {
   PATCH /userinfo          change them: {"nickname":"…"}
   POST  /otp/send          send a code to a new address: {"usage":"update_userinfo","email":"…"}
   GET   /userinfo/schema   the JSON Schema of a PATCH body
+  GET   /account           the account page: sign in, see and edit the profile in a browser
   GET   /openapi.json      the OpenAPI 3.1 description of these endpoints
   GET   /healthz           200 while the process lives
   GET   /readyz            200 once the store answers and a key set is loaded, else 503

@@ -27,9 +27,19 @@
 //	-otp-ttl DURATION     lifetime of a code (default 5m)
 //	-otp-key-file PATH    secret of the stored code hashes, shared by replicas
 //	-claims LIST          comma-separated claims to release ("sub" always; default every claim)
+//	-phone-regions LIST   regions whose mobile numbers are accepted (default CN; "*" any)
+//	-public-url URL       the URL clients reach the server by, which DPoP proofs name
+//	-require-dpop         refuse Bearer tokens: DPoP only
+//	-max-auth-age DUR     step-up: the oldest auth_time that may change email, phone or step_up attributes
 //	-token-cache N        verified tokens kept (default 10000; 0 off)
 //	-cors-origins LIST    origins allowed to call from a browser (default none: no CORS)
+//	-account-client-id ID client ID of the account page at -issuer (code flow with PKCE, public client)
+//	-metrics-addr ADDR    serve Prometheus metrics at /metrics on this address (default off)
 //	-log-level LEVEL      debug, info, warn or error (default info)
+//
+// GET /account is a self-service page in the browser: with the development
+// issuer it signs in as any subject, with a real one (-issuer, -jwks-url or
+// -jwks-file, -account-client-id) by the authorization code flow with PKCE.
 //
 // Once it accepts connections it prints "listening on http://HOST:PORT" to
 // standard error; request logs follow there, one log/slog text line per

@@ -268,6 +268,9 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		mux.Handle("GET /.well-known/jwks.json", a.dev.jwksHandler())
 		mux.Handle("POST /dev/token", a.dev.tokenHandler())
 	}
+	account := accountHandler(accountConfig{Dev: a.dev != nil, Issuer: o.issuer, ClientID: o.accountClientID})
+	mux.Handle("GET /account", account)
+	mux.Handle("GET /account/", account)
 	mux.Handle("GET /{$}", indexHandler(a.dev != nil))
 	mux.Handle("/healthz", healthHandler(logger))
 	mux.Handle("/readyz", readyHandler(logger, h))
