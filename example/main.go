@@ -28,6 +28,8 @@
 //	-otp-key-file PATH    secret of the stored code hashes, shared by replicas
 //	-claims LIST          comma-separated claims to release ("sub" always; default every claim)
 //	-token-cache N        verified tokens kept (default 10000; 0 off)
+//	-request-timeout D    the most a request may take before 503 temporarily_unavailable
+//	                      (default 10s; below the write timeout, 30s, minus 10s for a commit)
 //	-cors-origins LIST    origins allowed to call from a browser (default none: no CORS)
 //	-log-level LEVEL      debug, info, warn or error (default info)
 //
