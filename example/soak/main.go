@@ -9,7 +9,9 @@
 // new value ("c3-17": client 3, write 17), and after every answer reads
 // the user back (retrying until the database is back) to decide whether
 // that write was stored. Meanwhile PostgreSQL is killed (SIGKILL of its
-// postmaster, as a crash) and restarted a few times. At the end it prints
+// postmaster, as a crash) and restarted a few times, and between the kills
+// paused (SIGSTOP of every process) for longer than the request timeout,
+// so that requests in flight are answered 503. At the end it prints
 // every answer counted by status, and:
 //
 //   - lost writes: answered 200 but not stored, or stored and later gone;
@@ -22,7 +24,7 @@
 // It exits 1 when a write was lost or a phantom, 2 on a usage error. Run it
 // from the repository (it builds ./example with the go command):
 //
-//	go run ./example/soak -duration 60s -clients 16 -kills 3
+//	go run ./example/soak -duration 60s -clients 16 -kills 3 -pauses 2
 //
 // It is not part of .ci/run: it takes a minute and needs PostgreSQL's
 // binaries under /usr/lib/postgresql/*/bin.
@@ -59,6 +61,8 @@ type options struct {
 	maxRequests    int
 	kills          int
 	down           time.Duration
+	pauses         int
+	pauseFor       time.Duration
 	requestTimeout time.Duration
 	example        string
 	keep           bool
@@ -73,6 +77,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.IntVar(&o.maxRequests, "max-requests", 200000, "stop after this many PATCHes in all")
 	fs.IntVar(&o.kills, "kills", 3, "times PostgreSQL is killed (SIGKILL) and restarted, spread over the duration")
 	fs.DurationVar(&o.down, "down", time.Second, "how long PostgreSQL stays down after each kill")
+	fs.IntVar(&o.pauses, "pauses", 2, "times PostgreSQL is paused (SIGSTOP of every process) and resumed, between the kills")
+	fs.DurationVar(&o.pauseFor, "pause-for", 3*time.Second, "how long each pause lasts (above -request-timeout, requests in flight get 503)")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 2*time.Second, "the example's -request-timeout")
 	fs.StringVar(&o.example, "example", "", "the example binary `PATH` (default: go build ./example)")
 	fs.BoolVar(&o.keep, "keep-logs", false, "print the example server's and PostgreSQL's logs at the end")
@@ -88,8 +94,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-clients must be between 1 and 256")
 	case o.maxRequests < 1:
 		return nil, errors.New("-max-requests must be positive")
-	case o.kills < 0 || o.down < 0:
-		return nil, errors.New("-kills and -down must not be negative")
+	case o.kills < 0 || o.down < 0 || o.pauses < 0 || o.pauseFor < 0:
+		return nil, errors.New("-kills, -down, -pauses and -pause-for must not be negative")
 	}
 	return o, nil
 }
@@ -125,6 +131,7 @@ type result struct {
 	applied   map[string]int // other 5xx and transport errors: stored
 	unapplied map[string]int // … not stored
 	kills     int
+	pauses    int
 	elapsed   time.Duration
 	examples  []string // a few findings, for the report
 }
@@ -136,7 +143,8 @@ func (r *result) note(format string, args ...any) {
 }
 
 func (r *result) print(w io.Writer) {
-	fmt.Fprintf(w, "soak: %d PATCHes in %v, PostgreSQL killed and restarted %d times\n", r.requests, r.elapsed.Round(time.Millisecond), r.kills)
+	fmt.Fprintf(w, "soak: %d PATCHes in %v; PostgreSQL killed and restarted %d times, paused and resumed %d times\n",
+		r.requests, r.elapsed.Round(time.Millisecond), r.kills, r.pauses)
 	keys := slices.Sorted(func(yield func(string) bool) {
 		for k := range r.byStatus {
 			if !yield(k) {
@@ -214,18 +222,43 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 	wctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
 
-	// The faults: kills spread over the run, the last one well before its
-	// end, each followed by a restart after o.down.
+	// The faults, spread over the run, the last one well before its end:
+	// kills, each followed by a restart after o.down, alternating with
+	// pauses of o.pauseFor.
+	var kinds []string
+	for k, p := 0, 0; k < o.kills || p < o.pauses; {
+		if k < o.kills {
+			kinds, k = append(kinds, "kill"), k+1
+		}
+		if p < o.pauses {
+			kinds, p = append(kinds, "pause"), p+1
+		}
+	}
 	faults := make(chan error, 1)
 	go func() {
 		var ferr error
 		defer func() { faults <- ferr }()
-		for k := range o.kills {
-			at := start.Add(o.duration * time.Duration(k+1) / time.Duration(o.kills+1))
+		for n, kind := range kinds {
+			at := start.Add(o.duration * time.Duration(n+1) / time.Duration(len(kinds)+1))
 			select {
 			case <-wctx.Done():
 				return
 			case <-time.After(time.Until(at)):
+			}
+			if kind == "pause" {
+				if ferr = pg.Pause(); ferr != nil {
+					return
+				}
+				fmt.Fprintf(logw, "soak: %v: paused PostgreSQL\n", time.Since(start).Round(time.Millisecond))
+				time.Sleep(o.pauseFor)
+				if ferr = pg.Resume(); ferr != nil {
+					return
+				}
+				r.mu.Lock()
+				r.pauses++
+				r.mu.Unlock()
+				fmt.Fprintf(logw, "soak: %v: PostgreSQL resumed\n", time.Since(start).Round(time.Millisecond))
+				continue
 			}
 			if ferr = pg.Kill(); ferr != nil {
 				return
