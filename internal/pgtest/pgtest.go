@@ -73,12 +73,13 @@ type Config struct {
 	Dir string
 }
 
-// New starts a server for t, stopped and removed when t ends. Without
-// the binaries it skips t, or fails it when the environment variable CI
-// is set, where a skip would hide that the test never ran.
+// New starts a server for t, stopped and removed when t ends. When it
+// cannot ([Available]: no binaries, or no postgres user under root) it
+// skips t, or fails it when the environment variable CI is set, where a
+// skip would hide that the test never ran.
 func New(t testing.TB) *Server {
 	t.Helper()
-	if _, err := FindBinaries(); err != nil {
+	if err := Available(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("%v, and CI is set", err)
 		}
@@ -94,6 +95,20 @@ func New(t testing.TB) *Server {
 		}
 	})
 	return s
+}
+
+// Available reports why [Start] cannot run here, or nil: no binaries, or,
+// as root, no postgres user to run the server as.
+func Available() error {
+	if _, err := FindBinaries(); err != nil {
+		return err
+	}
+	if os.Geteuid() == 0 {
+		if _, err := user.Lookup("postgres"); err != nil {
+			return fmt.Errorf("pgtest: running as root needs a postgres user to run the server as: %w", err)
+		}
+	}
+	return nil
 }
 
 // FindBinaries returns the directory of the PostgreSQL server binaries:
