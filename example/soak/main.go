@@ -6,7 +6,9 @@
 // and starts the example server on it (loopback only), creates one user
 // per client, and runs the clients for a bounded time and number of
 // requests. Each client PATCHes its own user's nickname, every time to a
-// new value ("c3-17": client 3, write 17), and after every answer reads
+// new value ("c3-17": client 3, write 17), every -email-every-th time its
+// email address too, with a code that it asks for and reads from the
+// example's outbox, and after every answer reads
 // the user back (retrying until the database is back) to decide whether
 // that write was stored. Meanwhile PostgreSQL is killed (SIGKILL of its
 // postmaster, as a crash) and restarted a few times, and between the kills
@@ -17,11 +19,16 @@
 //   - lost writes: answered 200 but not stored, or stored and later gone;
 //   - phantom writes: answered 503 temporarily_unavailable, which promises
 //     that nothing was written, but stored;
+//   - half-written writes: a nickname and an email address of different
+//     writes;
+//   - codes of email changes that were not stored, offered again with the
+//     next write, and found spent (the contract wants them redeemable);
 //   - 500s and broken connections, resolved as applied or not (the
 //     contract promises nothing about an answer that never came, and a 500
 //     whose commit outcome the store could not learn may go either way).
 //
-// It exits 1 when a write was lost or a phantom, 2 on a usage error. Run it
+// It exits 1 when a write was lost, a phantom or half-written, 2 on a
+// usage error. Run it
 // from the repository (it builds ./example with the go command):
 //
 //	go run ./example/soak -duration 60s -clients 16 -kills 3 -pauses 2
@@ -64,6 +71,7 @@ type options struct {
 	pauses         int
 	pauseFor       time.Duration
 	requestTimeout time.Duration
+	emailEvery     int
 	example        string
 	keep           bool
 }
@@ -79,6 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.DurationVar(&o.down, "down", time.Second, "how long PostgreSQL stays down after each kill")
 	fs.IntVar(&o.pauses, "pauses", 2, "times PostgreSQL is paused (SIGSTOP of every process) and resumed, between the kills")
 	fs.DurationVar(&o.pauseFor, "pause-for", 3*time.Second, "how long each pause lasts (above -request-timeout, requests in flight get 503)")
+	fs.IntVar(&o.emailEvery, "email-every", 400, "every N-th write of a client also changes its email address, with a code from the outbox (the send limits allow 10 per user in 10 minutes); 0: never")
 	fs.DurationVar(&o.requestTimeout, "request-timeout", 2*time.Second, "the example's -request-timeout")
 	fs.StringVar(&o.example, "example", "", "the example binary `PATH` (default: go build ./example)")
 	fs.BoolVar(&o.keep, "keep-logs", false, "print the example server's and PostgreSQL's logs at the end")
@@ -92,6 +101,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		return nil, errors.New("-duration must be positive and at most 30m")
 	case o.clients < 1 || o.clients > 256:
 		return nil, errors.New("-clients must be between 1 and 256")
+	case o.emailEvery < 0:
+		return nil, errors.New("-email-every must not be negative")
 	case o.maxRequests < 1:
 		return nil, errors.New("-max-requests must be positive")
 	case o.kills < 0 || o.down < 0 || o.pauses < 0 || o.pauseFor < 0:
@@ -116,7 +127,7 @@ func main() {
 		os.Exit(1)
 	}
 	r.print(os.Stdout)
-	if r.lost > 0 || r.phantom > 0 {
+	if r.lost > 0 || r.phantom > 0 || r.torn > 0 {
 		os.Exit(1)
 	}
 }
@@ -130,10 +141,16 @@ type result struct {
 	phantom   int            // 503 but stored
 	applied   map[string]int // other 5xx and transport errors: stored
 	unapplied map[string]int // … not stored
-	kills     int
-	pauses    int
-	elapsed   time.Duration
-	examples  []string // a few findings, for the report
+	// Email changes: codes asked for by status, email writes by status,
+	// codes of unstored writes offered again by status, and those found
+	// spent (bad_email_otp_token) though their change was not stored.
+	sends, emailWrites, reoffered map[string]int
+	burned                        int
+	torn                          int // a nickname and an email of different writes
+	kills                         int
+	pauses                        int
+	elapsed                       time.Duration
+	examples                      []string // a few findings, for the report
 }
 
 func (r *result) note(format string, args ...any) {
@@ -159,6 +176,9 @@ func (r *result) print(w io.Writer) {
 		}
 		fmt.Fprintln(w, line)
 	}
+	fmt.Fprintf(w, "email changes: codes sent %v; email writes %v; codes of unstored writes offered again %v, found spent %d\n",
+		r.sends, r.emailWrites, r.reoffered, r.burned)
+	fmt.Fprintf(w, "half-written (nickname and email of different writes): %d\n", r.torn)
 	fmt.Fprintf(w, "lost writes (200 but not stored, or gone later): %d\n", r.lost)
 	fmt.Fprintf(w, "phantom writes (503 but stored): %d\n", r.phantom)
 	for _, e := range r.examples {
@@ -195,13 +215,13 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 		subs[i] = fmt.Sprintf("soak-%d", i)
 		seed[i] = map[string]any{"sub": subs[i], "nickname": nickname(i, 0)}
 	}
-	seedFile := filepath.Join(tmp, "seed.json")
+	seedFile, outbox := filepath.Join(tmp, "seed.json"), filepath.Join(tmp, "outbox.jsonl")
 	data, _ := json.Marshal(seed)
 	if err := os.WriteFile(seedFile, data, 0o600); err != nil {
 		return nil, err
 	}
 	srv, err := startExample(ctx, bin, tmp, "-addr", "127.0.0.1:0", "-db", pg.DSN()+"&pool_max_conns=32",
-		"-seed", seedFile, "-otp-outbox", filepath.Join(tmp, "outbox.jsonl"),
+		"-seed", seedFile, "-otp-outbox", outbox,
 		"-request-timeout", o.requestTimeout.String(), "-log-level", "warn", "-token-cache", "0")
 	if err != nil {
 		return nil, err
@@ -217,7 +237,8 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 		}
 	}
 
-	r := &result{byStatus: map[string]int{}, applied: map[string]int{}, unapplied: map[string]int{}}
+	r := &result{byStatus: map[string]int{}, applied: map[string]int{}, unapplied: map[string]int{},
+		emailWrites: map[string]int{}, sends: map[string]int{}, reoffered: map[string]int{}}
 	start := time.Now()
 	wctx, cancel := context.WithTimeout(ctx, o.duration)
 	defer cancel()
@@ -290,7 +311,8 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 	var errs []error
 	var errsMu sync.Mutex
 	for i := range o.clients {
-		c := &client{i: i, token: tokens[i], base: srv.base, hc: hc, r: r, status: map[int]string{}}
+		c := &client{i: i, token: tokens[i], base: srv.base, outbox: outbox, hc: hc, r: r, emailEvery: o.emailEvery,
+			status: map[int]string{}, emails: map[int]string{}}
 		clients[i] = c
 		wg.Go(func() {
 			if err := c.loop(wctx, budget); err != nil {
@@ -311,12 +333,12 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 	// The last word: every user holds its client's last stored write, also
 	// after everything above.
 	for _, c := range clients {
-		got, err := c.read(ctx)
+		got, gotEmail, err := c.read(ctx)
 		if err != nil {
 			return nil, err
 		}
-		if got != c.applied {
-			c.judge(0, "final read", got)
+		if got != c.last() || gotEmail != c.wantEmail() {
+			c.judge(-1, "final read", got, gotEmail)
 		}
 	}
 	if o.keep {
@@ -327,15 +349,51 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 
 func nickname(client, seq int) string { return fmt.Sprintf("c%d-%d", client, seq) }
 
+func email(client, seq int) string { return fmt.Sprintf("c%d-%d@soak.example.com", client, seq) }
+
 // client is one writer, of its own user.
 type client struct {
-	i       int
-	token   string
-	base    string
-	hc      *http.Client
-	r       *result
-	applied int            // the last write known to be stored
+	i      int
+	token  string
+	base   string
+	outbox string // the example's -otp-outbox
+	hc     *http.Client
+	r      *result
+	// emailEvery: every emailEvery-th write also changes the email
+	// address, with a code from the outbox; 0: never.
+	emailEvery int
+
+	applied []int          // the writes known to be stored, in order
 	status  map[int]string // the answer to each write
+	emails  map[int]string // the address each email write set
+	// retry is an email write that was not stored, whose code the next
+	// write offers again: the contract wants it still redeemable.
+	retry *emailChange
+}
+
+// emailChange is the email part of a write.
+type emailChange struct {
+	seq           int // of the write that first offered the code
+	address       string
+	otpToken, otp string
+}
+
+// last returns the last write known to be stored (0: the seed).
+func (c *client) last() int {
+	if len(c.applied) == 0 {
+		return 0
+	}
+	return c.applied[len(c.applied)-1]
+}
+
+// wantEmail returns the address that the stored writes leave.
+func (c *client) wantEmail() string {
+	for _, seq := range slices.Backward(c.applied) {
+		if e, ok := c.emails[seq]; ok {
+			return e
+		}
+	}
+	return ""
 }
 
 // loop writes until ctx ends or the budget is spent.
@@ -348,27 +406,58 @@ func (c *client) loop(ctx context.Context, budget <-chan struct{}) error {
 			return nil
 		}
 		// The end of the run cuts no request: each one's answer counts.
-		status := c.patch(context.WithoutCancel(ctx), seq)
+		bctx := context.WithoutCancel(ctx)
+		ch := c.retry
+		c.retry = nil
+		if ch == nil && c.emailEvery > 0 && seq%c.emailEvery == 0 {
+			ch = c.sendCode(bctx, seq)
+		}
+		status, code := c.patch(bctx, seq, ch)
 		c.status[seq] = status
+		if ch != nil {
+			c.emails[seq] = ch.address
+		}
 		c.r.mu.Lock()
 		c.r.requests++
 		c.r.byStatus[status]++
+		if ch != nil {
+			c.r.emailWrites[status]++
+			if ch.seq != seq {
+				// The code of a write that was not stored, offered again.
+				if code == "bad_email_otp_token" || code == "bad_email_otp" {
+					c.r.burned++
+					c.r.note("client %d: the code of write %d, not stored, was spent (write %d: %s)", c.i, ch.seq, seq, code)
+				} else {
+					c.r.reoffered[status]++
+				}
+			}
+		}
 		c.r.mu.Unlock()
-		got, err := c.read(context.WithoutCancel(ctx))
+		got, gotEmail, err := c.read(bctx)
 		if err != nil {
 			return err
 		}
-		c.judge(seq, status, got)
+		stored := c.judge(seq, status, got, gotEmail)
+		if ch != nil && !stored && (status[0] == '5' || status == "transport error") {
+			c.retry = ch
+		}
 	}
 }
 
-// judge decides what the answer status to write seq meant, from got, the
-// write that the user holds right after.
-func (c *client) judge(seq int, status string, got int) {
+// judge decides what the answer status to write seq meant, from got and
+// gotEmail, what the user holds right after, and reports whether the write
+// was stored.
+func (c *client) judge(seq int, status string, got int, gotEmail string) (stored bool) {
 	r := c.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	switch {
+	defer func() {
+		if want := c.wantEmail(); gotEmail != want {
+			r.torn++
+			r.note("client %d: holds write %d with email %q, want %q", c.i, got, gotEmail, want)
+		}
+	}()
+	switch last := c.last(); {
 	case got == seq:
 		switch status {
 		case "200":
@@ -376,91 +465,134 @@ func (c *client) judge(seq int, status string, got int) {
 			r.phantom++
 			r.note("client %d: write %d answered 503 but stored", c.i, seq)
 		default:
-			r.applied[status]++
+			if seq > 0 {
+				r.applied[status]++
+			}
 		}
-		c.applied = seq
-		return
-	case got == c.applied:
+		c.applied = append(c.applied, seq)
+		return true
+	case got == last:
 		switch status {
 		case "200":
 			r.lost++
 			r.note("client %d: write %d answered 200 but the user holds write %d", c.i, seq, got)
 		case "503":
 		default:
-			if status[0] != '4' {
+			if seq > 0 && status[0] != '4' {
 				r.unapplied[status]++
 			}
 		}
-		return
-	}
-	// Neither this write nor the last stored one: a stored write gone
-	// (lost), or an earlier one that was judged not stored and came in
-	// late (for a 503, a phantom).
-	if got < c.applied {
+		return false
+	case got < last:
+		// A stored write gone.
 		r.lost++
-		r.note("client %d: holds write %d after write %d was stored", c.i, got, c.applied)
-	} else {
-		switch late := c.status[got]; late {
-		case "503":
-			r.phantom++
-			r.note("client %d: holds write %d, answered 503, stored late (seen after write %d)", c.i, got, seq)
-		default:
-			r.unapplied[late]--
-			r.applied[late]++
-			r.note("client %d: holds write %d, answered %s, stored late (seen after write %d)", c.i, got, late, seq)
-		}
+		r.note("client %d: holds write %d after write %d was stored", c.i, got, last)
+		c.applied = slices.DeleteFunc(c.applied, func(s int) bool { return s > got })
+		return false
 	}
-	c.applied = got
+	// An earlier write that was judged not stored came in late: for a
+	// 503, a phantom.
+	switch late := c.status[got]; late {
+	case "503":
+		r.phantom++
+		r.note("client %d: holds write %d, answered 503, stored late (seen after write %d)", c.i, got, seq)
+	default:
+		r.unapplied[late]--
+		r.applied[late]++
+		r.note("client %d: holds write %d, answered %s, stored late (seen after write %d)", c.i, got, late, seq)
+	}
+	c.applied = append(c.applied, got)
+	return false
 }
 
-// patch sends write seq and returns its status, or "transport error".
-func (c *client) patch(ctx context.Context, seq int) string {
-	body := fmt.Sprintf(`{"nickname":%q}`, nickname(c.i, seq))
-	req, err := http.NewRequestWithContext(ctx, http.MethodPatch, c.base+"/userinfo", strings.NewReader(body))
+// sendCode asks for a code to a new address of write seq and reads it from
+// the outbox; nil when none was sent (a fault, or the send limits).
+func (c *client) sendCode(ctx context.Context, seq int) *emailChange {
+	ch := &emailChange{seq: seq, address: email(c.i, seq)}
+	status, m := c.do(ctx, http.MethodPost, "/otp/send", fmt.Sprintf(`{"usage":"update_userinfo","email":%q}`, ch.address))
+	c.r.mu.Lock()
+	c.r.sends[status]++
+	c.r.mu.Unlock()
+	if status != "200" {
+		return nil
+	}
+	ch.otpToken, _ = m["otp_token"].(string)
+	data, err := os.ReadFile(c.outbox)
 	if err != nil {
-		return "transport error"
+		return nil
+	}
+	for line := range bytes.SplitSeq(data, []byte("\n")) {
+		var l struct {
+			OTPToken string `json:"otp_token"`
+			OTP      string `json:"otp"`
+		}
+		if json.Unmarshal(line, &l) == nil && l.OTPToken == ch.otpToken && l.OTP != "" {
+			ch.otp = l.OTP
+			return ch
+		}
+	}
+	return nil
+}
+
+// patch sends write seq, with the email change ch if not nil, and returns
+// its status ("transport error" without an answer) and error code.
+func (c *client) patch(ctx context.Context, seq int, ch *emailChange) (status, code string) {
+	body := map[string]string{"nickname": nickname(c.i, seq)}
+	if ch != nil {
+		body["email"], body["email_otp_token"], body["email_otp"] = ch.address, ch.otpToken, ch.otp
+	}
+	b, _ := json.Marshal(body)
+	status, m := c.do(ctx, http.MethodPatch, "/userinfo", string(b))
+	code, _ = m["error"].(string)
+	return status, code
+}
+
+// do sends a request with the client's token and returns its status
+// ("transport error" without an answer; "503 no Retry-After" for a 503
+// that lacks it) and its JSON body.
+func (c *client) do(ctx context.Context, method, path, body string) (string, map[string]any) {
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
+	if err != nil {
+		return "transport error", nil
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "transport error"
+		return "transport error", nil
 	}
 	defer resp.Body.Close()
-	io.Copy(io.Discard, resp.Body)
-	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
-		return "503 no Retry-After"
+	var m map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+		return "transport error", nil
 	}
-	return strconv.Itoa(resp.StatusCode)
+	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+		return "503 no Retry-After", m
+	}
+	return strconv.Itoa(resp.StatusCode), m
 }
 
-// read returns the number of the write that the user holds, retrying
-// until the server answers 200, for up to two minutes.
-func (c *client) read(ctx context.Context) (int, error) {
+// read returns the number of the write whose nickname the user holds, and
+// its email address, retrying until the server answers 200, for up to two
+// minutes.
+func (c *client) read(ctx context.Context) (int, string, error) {
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/userinfo", nil)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", "Bearer "+c.token)
-		resp, err := c.hc.Do(req)
-		if err == nil {
-			var m map[string]any
-			derr := json.NewDecoder(resp.Body).Decode(&m)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && derr == nil {
-				nick, _ := m["nickname"].(string)
-				prefix := fmt.Sprintf("c%d-", c.i)
-				n, err := strconv.Atoi(strings.TrimPrefix(nick, prefix))
-				if !strings.HasPrefix(nick, prefix) || err != nil {
-					return 0, fmt.Errorf("client %d: the user holds nickname %q, which no client wrote", c.i, nick)
-				}
-				return n, nil
+		status, m := c.do(ctx, http.MethodGet, "/userinfo", "")
+		if status == "200" {
+			nick, _ := m["nickname"].(string)
+			addr, _ := m["email"].(string)
+			prefix := fmt.Sprintf("c%d-", c.i)
+			n, err := strconv.Atoi(strings.TrimPrefix(nick, prefix))
+			if !strings.HasPrefix(nick, prefix) || err != nil {
+				return 0, "", fmt.Errorf("client %d: the user holds nickname %q, which no client wrote", c.i, nick)
 			}
+			return n, addr, nil
 		}
 		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("client %d: no 200 to GET /userinfo for 2 minutes (last: %v)", c.i, err)
+			return 0, "", fmt.Errorf("client %d: no 200 to GET /userinfo for 2 minutes (last: %s)", c.i, status)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -19,7 +19,7 @@ func TestSoakSmoke(t *testing.T) {
 	if os.Getenv(envSoak) == "" {
 		t.Skipf("set %s=1 to run a short soak (it builds the example and starts PostgreSQL)", envSoak)
 	}
-	o, err := parseFlags([]string{"-duration", "8s", "-clients", "4", "-kills", "1", "-pauses", "1"}, io.Discard)
+	o, err := parseFlags([]string{"-duration", "8s", "-clients", "4", "-kills", "1", "-pauses", "1", "-email-every", "50"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +33,8 @@ func TestSoakSmoke(t *testing.T) {
 	var out bytes.Buffer
 	r.print(&out)
 	t.Log(out.String())
-	if r.lost != 0 || r.phantom != 0 {
-		t.Errorf("%d lost and %d phantom writes", r.lost, r.phantom)
+	if r.lost != 0 || r.phantom != 0 || r.torn != 0 {
+		t.Errorf("%d lost, %d phantom and %d half-written writes", r.lost, r.phantom, r.torn)
 	}
 	if r.byStatus["200"] == 0 || r.kills != 1 || r.pauses != 1 {
 		t.Errorf("the soak did not run: %d answered 200, %d kills, %d pauses", r.byStatus["200"], r.kills, r.pauses)
