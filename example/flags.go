@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/ciamkit/userinfo"
 )
 
 // errUsage marks a command-line error; main exits 2 on it, as flag does.
@@ -45,6 +47,9 @@ type options struct {
 	// signs in at -issuer (code flow with PKCE, a public client); empty:
 	// the page cannot sign in with a real issuer.
 	accountClientID string
+	// requestTimeout is the deadline of each request to /userinfo and
+	// /otp/send (userinfo.Config.RequestTimeout, otp.Config.RequestTimeout).
+	requestTimeout time.Duration
 }
 
 // logLevels are the values of -log-level.
@@ -75,6 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.publicURL, "public-url", "", "the `URL` clients reach the server by, which DPoP proofs name (default: http:// and the address bound)")
 	fs.BoolVar(&o.requireDPoP, "require-dpop", false, "refuse Bearer tokens: DPoP-bound tokens with their proofs only")
 	fs.DurationVar(&o.maxAuthAge, "max-auth-age", 0, "step-up: the oldest auth_time of a token that may change email, phone or step_up attributes or send a code, such as 10m (default: off)")
+	fs.DurationVar(&o.requestTimeout, "request-timeout", userinfo.DefaultRequestTimeout, "the most a request may take before it is answered 503 temporarily_unavailable, nothing written; below the write timeout ("+writeTimeout.String()+") minus "+commitRoom.String()+" for a commit under way and the answer")
 	fs.IntVar(&o.tokenCache, "token-cache", 10000, "verified access tokens kept, so that a repeated token skips the signature check (0: off)")
 	fs.StringVar(&o.metricsAddr, "metrics-addr", "", "serve Prometheus metrics at /metrics on this `address` HOST:PORT, its own listener (default: off)")
 	fs.StringVar(&o.accountClientID, "account-client-id", "", "OAuth client `ID` of the account page at GET /account: it signs in at -issuer with the authorization code flow and PKCE, as a public client whose redirect URI is the page's URL (needs -jwks-url or -jwks-file; default: none, the page signs in only with the development issuer)")
@@ -119,6 +125,10 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		if u, err := url.Parse(o.publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 			return nil, fmt.Errorf("%w: -public-url must be an http or https URL without query or fragment", errUsage)
 		}
+	}
+	if o.requestTimeout <= 0 || o.requestTimeout >= writeTimeout-commitRoom {
+		return nil, fmt.Errorf("%w: -request-timeout must be positive and below %v: the server's write timeout %v, less %v for a commit under way and the answer", errUsage,
+			writeTimeout-commitRoom, writeTimeout, commitRoom)
 	}
 	if o.maxAuthAge < 0 {
 		return nil, fmt.Errorf("%w: -max-auth-age must not be negative", errUsage)

@@ -32,6 +32,8 @@
 //	-require-dpop         refuse Bearer tokens: DPoP only
 //	-max-auth-age DUR     step-up: the oldest auth_time that may change email, phone or step_up attributes
 //	-token-cache N        verified tokens kept (default 10000; 0 off)
+//	-request-timeout D    the most a request may take before 503 temporarily_unavailable
+//	                      (default 10s; below the write timeout, 30s, minus 10s for a commit)
 //	-cors-origins LIST    origins allowed to call from a browser (default none: no CORS)
 //	-account-client-id ID client ID of the account page at -issuer (code flow with PKCE, public client)
 //	-metrics-addr ADDR    serve Prometheus metrics at /metrics on this address (default off)

@@ -19,6 +19,7 @@ import (
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/accesstoken"
 	"github.com/ciamkit/userinfo/otp"
+	"github.com/ciamkit/userinfo/sqlstore/postgres"
 )
 
 // Timeouts of the HTTP server.
@@ -26,9 +27,14 @@ const (
 	readHeaderTimeout = 5 * time.Second
 	readTimeout       = 15 * time.Second
 	writeTimeout      = 30 * time.Second
-	idleTimeout       = 2 * time.Minute
-	maxHeaderBytes    = 16 << 10
-	shutdownTimeout   = 10 * time.Second
+	// commitRoom is what the write timeout keeps beyond -request-timeout: a
+	// commit under way when the deadline passes is awaited (PostgreSQL:
+	// postgres.CommitTimeout), then answered, and the hooks after a write
+	// run outside the deadline.
+	commitRoom      = postgres.CommitTimeout + 5*time.Second
+	idleTimeout     = 2 * time.Minute
+	maxHeaderBytes  = 16 << 10
+	shutdownTimeout = 10 * time.Second
 	// jwksStartWait is how long setup waits for the first fetch of
 	// -jwks-url.
 	jwksStartWait = 10 * time.Second
@@ -246,7 +252,9 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		RequireDPoP: o.requireDPoP,
 		PublicURL:   o.publicURL,
 		Logger:      logger,
-		OnUpdate:    onUpdate(logger, svc),
+		// The deadline of every store and OTP call of a request.
+		RequestTimeout: o.requestTimeout,
+		OnUpdate:       onUpdate(logger, svc),
 		// Nil without -metrics-addr: the global provider, a no-op.
 		MeterProvider: a.meters,
 	})
@@ -356,6 +364,8 @@ func (a *app) otpService(o *options, b *backend, registry *userinfo.Registry) (*
 		Key:      key,
 		TTL:      o.otpTTL,
 		Logger:   a.logger,
+		// POST /otp/send gets the same deadline as /userinfo.
+		RequestTimeout: o.requestTimeout,
 		// Nil without -metrics-addr: the global provider, a no-op.
 		MeterProvider: a.meters,
 	})

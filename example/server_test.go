@@ -149,7 +149,7 @@ func TestParseFlags(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := &options{addr: "127.0.0.1:8080", otpTTL: 5 * time.Minute, phoneRegions: []string{"CN"},
-		tokenCache: 10000, logLevel: slog.LevelInfo}
+		tokenCache: 10000, logLevel: slog.LevelInfo, requestTimeout: 10 * time.Second}
 	if !reflect.DeepEqual(o, want) {
 		t.Errorf("defaults = %+v, want %+v", o, want)
 	}
@@ -183,6 +183,11 @@ func TestSetupErrors(t *testing.T) {
 		{"TTL under a second", []string{"-otp-ttl", "500ms"}, "-otp-ttl", true},
 		{"TTL past an hour", []string{"-otp-ttl", "2562047h"}, "-otp-ttl", true},
 		{"negative max auth age", []string{"-max-auth-age", "-1m"}, "-max-auth-age", true},
+		{"zero request timeout", []string{"-request-timeout", "0s"}, "-request-timeout", true},
+		{"negative request timeout", []string{"-request-timeout", "-1s"}, "-request-timeout", true},
+		{"request timeout at the write timeout", []string{"-request-timeout", "30s"}, "-request-timeout", true},
+		{"request timeout without room for a commit", []string{"-request-timeout", "20s"}, "-request-timeout", true},
+		{"huge request timeout", []string{"-request-timeout", "2562047h"}, "-request-timeout", true},
 		{"unknown flag", []string{"-port", "1"}, "-port", true},
 		{"argument", []string{"-db", "memory", "extra"}, "extra", true},
 		{"unknown store", []string{"-db", "mysql://u:secret@h/db"}, "unknown store", false},

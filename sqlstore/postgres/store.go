@@ -16,6 +16,21 @@
 //		return err
 //	}
 //	defer db.Close()
+//
+// # Timeouts
+//
+// Every call honours its context: when it ends, pgx asks the server to
+// cancel the statement. As a backstop for a cancel request that never
+// arrives (a broken network, a client gone), [OpenOptions] gives each
+// connection a statement_timeout of [DefaultStatementTimeout] (10 s, the
+// handler's default request deadline) unless the DSN sets one itself, as a
+// statement_timeout parameter or in options (-c statement_timeout=…, also
+// from PGOPTIONS); [Options].StatementTimeout changes it. A statement that
+// the server cancels so ends its transaction with nothing written, and the
+// store's error then wraps context.DeadlineExceeded, which the handler
+// answers 503 temporarily_unavailable. Migrations run without the default
+// (they, and replicas waiting for them, may take longer). [NewOptions]
+// leaves a pool of your own as it is.
 package postgres
 
 import (
@@ -25,6 +40,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -61,7 +78,21 @@ type Options struct {
 	// registry the server uses. Default: userinfo.NewRegistry with the
 	// zero RegistryConfig (mainland China, ASCII email addresses).
 	Registry *userinfo.Registry
+
+	// StatementTimeout is the statement_timeout that OpenOptions sets on
+	// every connection of its pool when the DSN sets none: PostgreSQL
+	// cancels a statement that runs longer, whether or not its client is
+	// still there. Negative: none is set (the server's own setting
+	// applies). NewOptions, on a pool of the caller's, ignores it.
+	// Default value: DefaultStatementTimeout.
+	StatementTimeout time.Duration
 }
+
+// DefaultStatementTimeout is the default of [Options].StatementTimeout:
+// the handler's default request deadline (userinfo.DefaultRequestTimeout),
+// so that no statement of a request outlives the request by much when its
+// cancellation is lost.
+const DefaultStatementTimeout = 10 * time.Second
 
 // Open connects to dsn as [OpenOptions] does with the zero Options.
 func Open(ctx context.Context, dsn string) (*Store, error) {
@@ -76,18 +107,20 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 // pool_max_conn_lifetime, pool_max_conn_idle_time and
 // pool_health_check_period parameters (default: at most 4 connections or
 // the number of CPUs, whichever is more), and the tables go into the first
-// schema of search_path. For settings a DSN cannot carry, build the pool
-// yourself and call [New].
+// schema of search_path. Unless it sets a statement_timeout itself, the
+// connections get opts.StatementTimeout (see the package doc). For settings
+// a DSN cannot carry, build the pool yourself and call [New].
 func OpenOptions(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
+	lift := setStatementTimeout(cfg.ConnConfig.RuntimeParams, opts.StatementTimeout)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s, err := NewOptions(ctx, pool, opts)
+	s, err := newStore(ctx, pool, opts, lift)
 	if err != nil {
 		pool.Close()
 		return nil, err
@@ -111,6 +144,26 @@ func New(ctx context.Context, pool *pgxpool.Pool) (*Store, error) {
 // hold one address, it fails with an error that names them (not the
 // address) and changes nothing.
 func NewOptions(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, error) {
+	return newStore(ctx, pool, opts, false)
+}
+
+// setStatementTimeout sets statement_timeout in params, the runtime
+// parameters of a connection, to d unless they set it already (directly
+// or in options) or d is negative, and reports whether it did.
+func setStatementTimeout(params map[string]string, d time.Duration) bool {
+	if d < 0 || params["statement_timeout"] != "" || strings.Contains(params["options"], "statement_timeout") {
+		return false
+	}
+	if d == 0 {
+		d = DefaultStatementTimeout
+	}
+	params["statement_timeout"] = strconv.FormatInt(max(d.Milliseconds(), 1), 10) + "ms"
+	return true
+}
+
+// newStore is NewOptions; liftTimeout lifts the statement_timeout that
+// OpenOptions set for the migrations.
+func newStore(ctx context.Context, pool *pgxpool.Pool, opts Options, liftTimeout bool) (*Store, error) {
 	if pool == nil {
 		return nil, errors.New("postgres: New: pool is nil")
 	}
@@ -121,7 +174,7 @@ func NewOptions(ctx context.Context, pool *pgxpool.Pool, opts Options) (*Store, 
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
 	}
-	if err := migrate(ctx, pool, reg); err != nil {
+	if err := migrate(ctx, pool, reg, liftTimeout); err != nil {
 		return nil, fmt.Errorf("postgres: migrating: %w", err)
 	}
 	s := &Store{pool: pool}
@@ -145,8 +198,8 @@ func (s *Store) Ping(ctx context.Context) error { return s.pool.Ping(ctx) }
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // migrate applies the embedded migrations and Go steps that the schema
-// lacks.
-func migrate(ctx context.Context, pool *pgxpool.Pool, reg *userinfo.Registry) error {
+// lacks; liftTimeout runs them without a statement_timeout.
+func migrate(ctx context.Context, pool *pgxpool.Pool, reg *userinfo.Registry, liftTimeout bool) error {
 	ms, err := sqlcommon.Migrations(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
@@ -160,6 +213,11 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, reg *userinfo.Registry) er
 		return err
 	}
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if liftTimeout {
+			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+				return err
+			}
+		}
 		// Serialise migrations of this schema, across processes; the lock
 		// goes with the transaction.
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('github.com/ciamkit/userinfo/sqlstore migrate ' || coalesce(current_schema(), ''), 0))`); err != nil {
@@ -315,7 +373,7 @@ func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, er
 		return nil, userinfo.ErrUserNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("postgres: GetUser: %w", err)
+		return nil, fmt.Errorf("postgres: GetUser: %w", serverCanceled(err))
 	}
 	return u, nil
 }
@@ -472,8 +530,27 @@ func (s *Store) inTx(ctx context.Context, f func(tx pgx.Tx) error) error {
 		}
 		err = s.tryTx(ctx, f)
 		if !retryable(err) {
-			return err
+			return serverCanceled(err)
 		}
+	}
+	return serverCanceled(err)
+}
+
+// canceledError is the error of a statement that the server canceled
+// (SQLSTATE 57014, query_canceled): its statement_timeout passed, or an
+// operator canceled it. Its transaction wrote nothing, so it wraps
+// context.DeadlineExceeded too, which the handler answers 503.
+type canceledError struct{ err error }
+
+func (e canceledError) Error() string   { return e.err.Error() }
+func (e canceledError) Unwrap() []error { return []error{e.err, context.DeadlineExceeded} }
+
+// serverCanceled wraps err in a canceledError when the server canceled its
+// statement.
+func serverCanceled(err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "57014" {
+		return canceledError{err}
 	}
 	return err
 }

@@ -19,7 +19,12 @@
 // (the write lock taken up front, so two writers never deadlock upgrading
 // their locks), writers of one process queue in the process (honouring
 // their contexts) and writers of several processes wait for each other up
-// to the busy timeout (10 s). Each connection caches up to 16 MiB of pages.
+// to the busy timeout (10 s) or until their context ends, whichever comes
+// first: the driver's busy handler gives up when the context of the call is
+// done, so a write whose request deadline passes while another process (or
+// another connection) holds the write lock fails at once with an error
+// wrapping the context's, having written nothing, and the handler answers
+// 503. Each connection caches up to 16 MiB of pages.
 package sqlite
 
 import (
@@ -46,7 +51,8 @@ import (
 var migrations embed.FS
 
 // BusyTimeout is how long a write waits for another process's write
-// transaction to end before it fails with SQLITE_BUSY.
+// transaction to end before it fails with SQLITE_BUSY; a write whose
+// context ends first stops waiting then.
 const BusyTimeout = 10 * time.Second
 
 // Store is a [userinfo.UserStore] in a SQLite database. It is safe for
