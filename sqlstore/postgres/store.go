@@ -341,22 +341,27 @@ func scanUser(row pgx.Row, subject string) (*userinfo.User, error) {
 	return &userinfo.User{Subject: subject, Version: uint64(version), UpdatedAt: at, Attributes: attrs}, nil
 }
 
-// scanSwap reads a user as it was and as it is: version, updated_at and
-// attributes of each.
-func scanSwap(row pgx.Row, subject string) (before, after *userinfo.User, err error) {
-	var (
-		v0, v1   int64
-		at0, at1 time.Time
-		a0, a1   []byte
-	)
-	if err := row.Scan(&v0, &at0, &a0, &v1, &at1, &a1); err != nil {
+// swapRow is a user as an update found it and as it left it, as the
+// UPDATE returned them; decoded after the commit, so that the row lock is
+// not held while the attributes are decoded.
+type swapRow struct {
+	v0, v1   int64
+	at0, at1 time.Time
+	a0, a1   []byte
+}
+
+func (r *swapRow) scan(row pgx.Row) error {
+	return row.Scan(&r.v0, &r.at0, &r.a0, &r.v1, &r.at1, &r.a1)
+}
+
+// users decodes r.
+func (r *swapRow) users(subject string) (before, after *userinfo.User, err error) {
+	before = &userinfo.User{Subject: subject, Version: uint64(r.v0), UpdatedAt: r.at0}
+	after = &userinfo.User{Subject: subject, Version: uint64(r.v1), UpdatedAt: r.at1}
+	if before.Attributes, err = attrjson.Decode(r.a0); err != nil {
 		return nil, nil, err
 	}
-	before, after = &userinfo.User{Subject: subject, Version: uint64(v0), UpdatedAt: at0}, &userinfo.User{Subject: subject, Version: uint64(v1), UpdatedAt: at1}
-	if before.Attributes, err = attrjson.Decode(a0); err != nil {
-		return nil, nil, err
-	}
-	if after.Attributes, err = attrjson.Decode(a1); err != nil {
+	if after.Attributes, err = attrjson.Decode(r.a1); err != nil {
 		return nil, nil, err
 	}
 	return before, after, nil
@@ -467,9 +472,10 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 		ifVersion = int64(u.IfVersion)
 	}
 	email, phone := sqlcommon.Changes(u.Set, u.Remove)
+	var row swapRow
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
-		before, after, err = scanSwap(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
-			email.Changed, email.Key, phone.Changed, phone.Key), u.Subject)
+		err := row.scan(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
+			email.Changed, email.Key, phone.Changed, phone.Key))
 		if err == nil {
 			return codes.Spend(ctx, func(ctx context.Context, id string) (bool, error) {
 				tag, err := tx.Exec(ctx, `DELETE FROM userinfo_otp_records WHERE id = $1`, id)
@@ -495,6 +501,9 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 	})
 	switch {
 	case err == nil:
+		if before, after, err = row.users(u.Subject); err != nil {
+			return nil, nil, fmt.Errorf("postgres: UpdateUser: %w", err)
+		}
 		return before, after, nil
 	case codes.Refused(err):
 		return nil, nil, err
