@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/otp"
@@ -39,8 +40,9 @@ type backend struct {
 // openBackend opens the stores that -db names: "" (the SQLite file
 // userinfo.db), "memory", "sqlite:PATH" or a "postgres://" URL.
 // The SQL stores normalise stored addresses by reg's rules when they
-// migrate.
-func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*backend, error) {
+// migrate; timeout, the request deadline, is PostgreSQL's
+// statement_timeout unless the DSN sets one.
+func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry, timeout time.Duration) (*backend, error) {
 	switch {
 	case dsn == "memory":
 		users := userinfo.NewMemoryStore()
@@ -61,7 +63,7 @@ func openBackend(ctx context.Context, dsn string, reg *userinfo.Registry) (*back
 		}
 		return openSQLite(ctx, path, reg)
 	case isPostgres(dsn):
-		return openPostgres(ctx, dsn, reg)
+		return openPostgres(ctx, dsn, reg, timeout)
 	}
 	return nil, fmt.Errorf("-db: unknown store %q: use memory, sqlite:PATH or postgres://…", redactDSN(dsn))
 }
@@ -102,9 +104,11 @@ func openSQLite(ctx context.Context, path string, reg *userinfo.Registry) (*back
 }
 
 // openPostgres opens the PostgreSQL stores at the URL dsn. Other processes
-// may share them, so every one needs the same OTP key.
-func openPostgres(ctx context.Context, dsn string, reg *userinfo.Registry) (*backend, error) {
-	db, err := postgres.OpenOptions(ctx, dsn, postgres.Options{Registry: reg})
+// may share them, so every one needs the same OTP key. Unless dsn sets a
+// statement_timeout, it is timeout, the request deadline: no statement of
+// a request outlives it by much, also when its cancellation is lost.
+func openPostgres(ctx context.Context, dsn string, reg *userinfo.Registry, timeout time.Duration) (*backend, error) {
+	db, err := postgres.OpenOptions(ctx, dsn, postgres.Options{Registry: reg, StatementTimeout: timeout})
 	if err != nil {
 		// pgx errors name the host and user, never the password; the DSN
 		// itself is not repeated.

@@ -186,7 +186,7 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		return nil, err
 	}
 
-	b, err := openBackend(ctx, o.db, registry)
+	b, err := openBackend(ctx, o.db, registry, o.requestTimeout)
 	if err != nil {
 		return nil, err
 	}

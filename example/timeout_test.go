@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/sqlstore/postgres"
 )
 
 // -request-timeout reaches both endpoints: with the SQLite file's write
@@ -55,5 +58,30 @@ func TestRequestTimeoutFlag(t *testing.T) {
 	}
 	if status, _, m := call(t, http.MethodGet, s.URL+"/userinfo", token, ""); status != http.StatusOK || m["nickname"] == "late" {
 		t.Errorf("GET after the 503: %d %v, want 200 without the late nickname", status, m)
+	}
+}
+
+// On PostgreSQL the request deadline is the statement_timeout too, unless
+// the DSN sets one.
+func TestRequestTimeoutIsStatementTimeout(t *testing.T) {
+	dsn := postgresDSN(t)
+	reg, err := userinfo.NewRegistry(userinfo.RegistryConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct{ dsn, want string }{
+		{dsn, "3s"},
+		{dsn + "&statement_timeout=7s", "7s"},
+	} {
+		b, err := openBackend(context.Background(), tt.dsn, reg, 3*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		err = b.users.(*postgres.Store).Pool().QueryRow(context.Background(), `SHOW statement_timeout`).Scan(&got)
+		b.close()
+		if err != nil || got != tt.want {
+			t.Errorf("statement_timeout = %q, %v; want %q", got, err, tt.want)
+		}
 	}
 }

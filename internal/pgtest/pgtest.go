@@ -260,9 +260,7 @@ func (s *Server) Restart(ctx context.Context) error {
 	for len(s.orphans) > 0 {
 		s.orphans = slices.DeleteFunc(s.orphans, func(pid int) bool { return !alive(pid) })
 		if time.Now().After(deadline) {
-			for _, pid := range s.orphans {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
+			killOrphans(s.orphans)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -317,6 +315,17 @@ func alive(pid int) bool {
 	}
 	_, state, _ := statFields(b)
 	return state != "Z" && state != "X"
+}
+
+// killOrphans kills those of pids that are still postgres processes (a
+// PID may have been reused since).
+func killOrphans(pids []int) {
+	for _, pid := range pids {
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && alive(pid) &&
+			strings.TrimSpace(string(comm)) == "postgres" {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
 }
 
 // statFields returns the ppid and state of a /proc/PID/stat.
@@ -453,9 +462,7 @@ func (s *Server) Stop() error {
 func (s *Server) Close() error {
 	err := s.Stop()
 	s.mu.Lock()
-	for _, pid := range s.orphans {
-		syscall.Kill(pid, syscall.SIGKILL)
-	}
+	killOrphans(s.orphans)
 	s.orphans = nil
 	s.mu.Unlock()
 	s.remove()
