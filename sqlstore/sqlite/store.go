@@ -37,6 +37,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	msqlite "modernc.org/sqlite"
@@ -54,6 +55,10 @@ var migrations embed.FS
 // transaction to end before it fails with SQLITE_BUSY; a write whose
 // context ends first stops waiting then.
 const BusyTimeout = 10 * time.Second
+
+// CommitTimeout bounds a commit under way, which the request's context no
+// longer interrupts (see [Store.UpdateUser]).
+const CommitTimeout = 5 * time.Second
 
 // Store is a [userinfo.UserStore] in a SQLite database. It is safe for
 // concurrent use, also by several processes opening the same file.
@@ -175,7 +180,11 @@ func (s *Store) Ping(ctx context.Context) error { return s.db.PingContext(ctx) }
 func (s *Store) DB() *sql.DB { return s.db }
 
 // write runs f in a write transaction: BEGIN IMMEDIATE, after the
-// process's earlier writers.
+// process's earlier writers. ctx bounds the wait for the write lock and
+// every statement of f; once the commit has begun, it no longer applies:
+// the commit gets up to CommitTimeout of its own, so that a deadline never
+// interrupts a commit whose outcome the caller could then not tell apart
+// from a write that never happened.
 func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 	select {
 	case s.wlock <- struct{}{}:
@@ -183,14 +192,42 @@ func (s *Store) write(ctx context.Context, f func(tx *sql.Tx) error) error {
 		return ctx.Err()
 	}
 	defer func() { <-s.wlock }()
-	tx, err := s.db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: _txlock=immediate
+	// The driver watches the context given to BeginTx until the commit
+	// ends: give it one that ends with ctx only until the commit begins.
+	txCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	var (
+		mu         sync.Mutex
+		committing bool
+	)
+	stop := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !committing {
+			cancel()
+		}
+	})
+	defer stop()
+	tx, err := s.db.BeginTx(txCtx, nil) // BEGIN IMMEDIATE: _txlock=immediate
 	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 		return err
 	}
 	if err := f(tx); err != nil {
 		tx.Rollback()
 		return err
 	}
+	mu.Lock()
+	committing = txCtx.Err() == nil
+	mu.Unlock()
+	if !committing {
+		tx.Rollback()
+		return ctx.Err()
+	}
+	timer := time.AfterFunc(CommitTimeout, cancel)
+	defer timer.Stop()
 	return tx.Commit()
 }
 
