@@ -204,3 +204,29 @@ func TestCodeSpentOnlyWithItsWrite(t *testing.T) {
 		t.Errorf("PATCH with the spent code: %d %q %v, want 400 bad_email_otp_token", status, e, err)
 	}
 }
+
+// A statement of the OTP store that the server cancels at its
+// statement_timeout (here: a throttle waiting on a key's row locked by
+// another transaction) is an error that wraps context.DeadlineExceeded,
+// which the send endpoint answers 503, like the user store's.
+func TestOTPStatementTimeout(t *testing.T) {
+	dsn := testDSN(t)
+	s := open(t, dsn+"&statement_timeout=200ms")
+	ctx := context.Background()
+	now := time.Now()
+	if ok, _, err := s.OTP().Throttle(ctx, "k", now, time.Minute, 5); err != nil || !ok {
+		t.Fatalf("Throttle: %v %v", ok, err)
+	}
+	tx, err := s.Pool().Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM userinfo_otp_throttle WHERE key = 'k' FOR UPDATE`); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = s.OTP().Throttle(ctx, "k", now, time.Minute, 5)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Throttle on a locked key past statement_timeout: %v, want an error wrapping context.DeadlineExceeded", err)
+	}
+}

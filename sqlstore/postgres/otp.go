@@ -39,7 +39,7 @@ func (o *OTPStore) Create(ctx context.Context, rec otp.Record) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		rec.ID, rec.Subject, rec.Channel, rec.Target, rec.Purpose, rec.CodeHash, rec.ExpiresAt, rec.Attempts)
 	if err != nil {
-		return fmt.Errorf("postgres: OTP Create: %w", err)
+		return fmt.Errorf("postgres: OTP Create: %w", serverCanceled(err))
 	}
 	return nil
 }
@@ -57,7 +57,7 @@ func (o *OTPStore) Attempt(ctx context.Context, id string, now time.Time) (otp.R
 		return otp.Record{}, otp.ErrNotFound
 	}
 	if err != nil {
-		return otp.Record{}, fmt.Errorf("postgres: OTP Attempt: %w", err)
+		return otp.Record{}, fmt.Errorf("postgres: OTP Attempt: %w", serverCanceled(err))
 	}
 	return rec, nil
 }
@@ -65,7 +65,7 @@ func (o *OTPStore) Attempt(ctx context.Context, id string, now time.Time) (otp.R
 // Refund implements [otp.Store] in one UPDATE.
 func (o *OTPStore) Refund(ctx context.Context, id string) error {
 	if _, err := o.s.pool.Exec(ctx, `UPDATE userinfo_otp_records SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0`, id); err != nil {
-		return fmt.Errorf("postgres: OTP Refund: %w", err)
+		return fmt.Errorf("postgres: OTP Refund: %w", serverCanceled(err))
 	}
 	return nil
 }
@@ -75,7 +75,7 @@ func (o *OTPStore) Refund(ctx context.Context, id string) error {
 func (o *OTPStore) Delete(ctx context.Context, id string) (bool, error) {
 	tag, err := o.s.pool.Exec(ctx, `DELETE FROM userinfo_otp_records WHERE id = $1`, id)
 	if err != nil {
-		return false, fmt.Errorf("postgres: OTP Delete: %w", err)
+		return false, fmt.Errorf("postgres: OTP Delete: %w", serverCanceled(err))
 	}
 	return tag.RowsAffected() == 1, nil
 }
@@ -100,7 +100,7 @@ func (o *OTPStore) Throttle(ctx context.Context, key string, now time.Time, wind
 		}
 	}
 	if err != nil {
-		return false, 0, fmt.Errorf("postgres: OTP Throttle: %w", err)
+		return false, 0, fmt.Errorf("postgres: OTP Throttle: %w", serverCanceled(err))
 	}
 	return ok, retryAfter, nil
 }
@@ -111,7 +111,7 @@ func (o *OTPStore) Purge(ctx context.Context, now time.Time) error {
 	b.Queue(`DELETE FROM userinfo_otp_records WHERE expires_at <= $1`, now)
 	b.Queue(`DELETE FROM userinfo_otp_throttle WHERE NOT EXISTS (SELECT 1 FROM unnest(ends) e WHERE e > $1)`, now)
 	if err := o.s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("postgres: OTP Purge: %w", err)
+		return fmt.Errorf("postgres: OTP Purge: %w", serverCanceled(err))
 	}
 	return nil
 }
