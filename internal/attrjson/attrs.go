@@ -6,6 +6,7 @@ package attrjson
 
 import (
 	"fmt"
+	"unsafe"
 
 	"github.com/ciamkit/userinfo/internal/address"
 )
@@ -62,4 +63,10 @@ func PhoneKey(v any) *string {
 	}
 	s = address.PhoneKey(s)
 	return &s
+}
+
+// DecodeString is Decode of a document held in a string, without copying
+// it: the decoder only reads its bytes.
+func DecodeString(doc string) (map[string]any, error) {
+	return Decode(unsafe.Slice(unsafe.StringData(doc), len(doc)))
 }
