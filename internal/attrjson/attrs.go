@@ -6,7 +6,6 @@ package attrjson
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/ciamkit/userinfo/internal/address"
 )
@@ -65,8 +64,15 @@ func PhoneKey(v any) *string {
 	return &s
 }
 
-// DecodeString is Decode of a document held in a string, without copying
-// it: the decoder only reads its bytes.
+// DecodeString is Decode of a document held in a string. The strings of
+// the attributes share doc's bytes, which strings never change.
 func DecodeString(doc string) (map[string]any, error) {
-	return Decode(unsafe.Slice(unsafe.StringData(doc), len(doc)))
+	attrs, err := decodeObject(doc, true)
+	if err != nil {
+		return nil, fmt.Errorf("decoding stored attributes: %w", err)
+	}
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return attrs, nil
 }

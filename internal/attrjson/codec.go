@@ -211,23 +211,30 @@ var errFallback = errors.New("attrjson: not on the fast path")
 // json.Number when useNumber is true and as float64 otherwise. It returns
 // a nil map and no error for "null", as json.Unmarshal does.
 func DecodeObject(b []byte, useNumber bool) (map[string]any, error) {
-	d := decoder{b: b, useNumber: useNumber}
+	return decodeObject(string(b), useNumber)
+}
+
+// decodeObject is DecodeObject of a string. The strings of the map (keys,
+// values, json.Number literals) are substrings of doc, not copies, unless
+// they hold an escape.
+func decodeObject(doc string, useNumber bool) (map[string]any, error) {
+	d := decoder{s: doc, useNumber: useNumber}
 	d.space()
 	if d.lit("null") {
 		d.space()
-		if d.i == len(b) {
+		if d.i == len(doc) {
 			return nil, nil
 		}
-		return slowDecode(b, useNumber)
+		return slowDecode([]byte(doc), useNumber)
 	}
 	m, err := d.object(0)
 	if err == nil {
 		d.space()
-		if d.i == len(b) {
+		if d.i == len(doc) {
 			return m, nil
 		}
 	}
-	return slowDecode(b, useNumber)
+	return slowDecode([]byte(doc), useNumber)
 }
 
 // slowDecode is DecodeObject through encoding/json.
@@ -247,7 +254,7 @@ func slowDecode(b []byte, useNumber bool) (map[string]any, error) {
 }
 
 type decoder struct {
-	b         []byte
+	s         string
 	i         int
 	useNumber bool
 }
@@ -256,8 +263,8 @@ type decoder struct {
 const maxFastDepth = 64
 
 func (d *decoder) space() {
-	for d.i < len(d.b) {
-		switch d.b[d.i] {
+	for d.i < len(d.s) {
+		switch d.s[d.i] {
 		case ' ', '\t', '\n', '\r':
 			d.i++
 		default:
@@ -267,13 +274,13 @@ func (d *decoder) space() {
 }
 
 func (d *decoder) object(depth int) (map[string]any, error) {
-	if d.i >= len(d.b) || d.b[d.i] != '{' || depth > maxFastDepth {
+	if d.i >= len(d.s) || d.s[d.i] != '{' || depth > maxFastDepth {
 		return nil, errFallback
 	}
 	d.i++
 	m := make(map[string]any)
 	d.space()
-	if d.i < len(d.b) && d.b[d.i] == '}' {
+	if d.i < len(d.s) && d.s[d.i] == '}' {
 		d.i++
 		return m, nil
 	}
@@ -284,7 +291,7 @@ func (d *decoder) object(depth int) (map[string]any, error) {
 			return nil, err
 		}
 		d.space()
-		if d.i >= len(d.b) || d.b[d.i] != ':' {
+		if d.i >= len(d.s) || d.s[d.i] != ':' {
 			return nil, errFallback
 		}
 		d.i++
@@ -295,10 +302,10 @@ func (d *decoder) object(depth int) (map[string]any, error) {
 		}
 		m[k] = v
 		d.space()
-		if d.i >= len(d.b) {
+		if d.i >= len(d.s) {
 			return nil, errFallback
 		}
-		switch d.b[d.i] {
+		switch d.s[d.i] {
 		case ',':
 			d.i++
 		case '}':
@@ -311,10 +318,10 @@ func (d *decoder) object(depth int) (map[string]any, error) {
 }
 
 func (d *decoder) value(depth int) (any, error) {
-	if d.i >= len(d.b) {
+	if d.i >= len(d.s) {
 		return nil, errFallback
 	}
-	switch c := d.b[d.i]; {
+	switch c := d.s[d.i]; {
 	case c == '"':
 		return d.str()
 	case c == '{':
@@ -329,15 +336,15 @@ func (d *decoder) value(depth int) (any, error) {
 		return nil, nil
 	case c == '-' || '0' <= c && c <= '9':
 		start := d.i
-		for d.i < len(d.b) {
-			c := d.b[d.i]
+		for d.i < len(d.s) {
+			c := d.s[d.i]
 			if '0' <= c && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E' {
 				d.i++
 				continue
 			}
 			break
 		}
-		s := string(d.b[start:d.i])
+		s := d.s[start:d.i]
 		if !IsNumber(s) {
 			return nil, errFallback
 		}
@@ -354,7 +361,7 @@ func (d *decoder) value(depth int) (any, error) {
 }
 
 func (d *decoder) lit(s string) bool {
-	if d.i+len(s) <= len(d.b) && string(d.b[d.i:d.i+len(s)]) == s {
+	if d.i+len(s) <= len(d.s) && d.s[d.i:d.i+len(s)] == s {
 		d.i += len(s)
 		return true
 	}
@@ -368,7 +375,7 @@ func (d *decoder) array(depth int) (any, error) {
 	d.i++ // '['
 	a := []any{}
 	d.space()
-	if d.i < len(d.b) && d.b[d.i] == ']' {
+	if d.i < len(d.s) && d.s[d.i] == ']' {
 		d.i++
 		return a, nil
 	}
@@ -380,10 +387,10 @@ func (d *decoder) array(depth int) (any, error) {
 		}
 		a = append(a, v)
 		d.space()
-		if d.i >= len(d.b) {
+		if d.i >= len(d.s) {
 			return nil, errFallback
 		}
-		switch d.b[d.i] {
+		switch d.s[d.i] {
 		case ',':
 			d.i++
 		case ']':
@@ -398,14 +405,14 @@ func (d *decoder) array(depth int) (any, error) {
 // str reads a string; one with an escape or a byte that is not valid
 // UTF-8 goes to encoding/json, alone.
 func (d *decoder) str() (string, error) {
-	if d.i >= len(d.b) || d.b[d.i] != '"' {
+	if d.i >= len(d.s) || d.s[d.i] != '"' {
 		return "", errFallback
 	}
 	start := d.i + 1
 	escaped := false
 	j := start
-	for ; j < len(d.b); j++ {
-		c := d.b[j]
+	for ; j < len(d.s); j++ {
+		c := d.s[j]
 		if c == '"' {
 			break
 		}
@@ -417,16 +424,16 @@ func (d *decoder) str() (string, error) {
 			j++
 		}
 	}
-	if j >= len(d.b) {
+	if j >= len(d.s) {
 		return "", errFallback
 	}
-	raw := d.b[start:j]
+	raw := d.s[start:j]
 	d.i = j + 1
-	if !escaped && utf8.Valid(raw) {
-		return string(raw), nil
+	if !escaped && utf8.ValidString(raw) {
+		return raw, nil
 	}
 	var s string
-	if err := json.Unmarshal(d.b[start-1:j+1], &s); err != nil {
+	if err := json.Unmarshal([]byte(d.s[start-1:j+1]), &s); err != nil {
 		return "", errFallback
 	}
 	return s, nil
