@@ -257,6 +257,26 @@ type decoder struct {
 	s         string
 	i         int
 	useNumber bool
+	// strict refuses, to the caller's slower reader, a duplicated key and
+	// anything nested deeper than an object in an object.
+	strict bool
+}
+
+// DecodeStrict decodes b as DecodeObject does with useNumber, and reports
+// false, for the caller's own strict reader to answer, when b is anything
+// but a JSON object whose keys are not duplicated and whose values are
+// strings, numbers, bools, null or objects of those: an array, deeper
+// nesting, a duplicated key, a syntax error. It does not check UTF-8 or
+// escaped surrogates: where the caller refuses those, it must first.
+func DecodeStrict(b []byte) (map[string]any, bool) {
+	d := decoder{s: string(b), useNumber: true, strict: true}
+	d.space()
+	m, err := d.object(0)
+	if err != nil {
+		return nil, false
+	}
+	d.space()
+	return m, d.i == len(d.s)
 }
 
 // maxFastDepth sends deeper documents to encoding/json, which bounds them.
@@ -300,6 +320,11 @@ func (d *decoder) object(depth int) (map[string]any, error) {
 		if err != nil {
 			return nil, err
 		}
+		if d.strict {
+			if _, dup := m[k]; dup {
+				return nil, errFallback
+			}
+		}
 		m[k] = v
 		d.space()
 		if d.i >= len(d.s) {
@@ -324,9 +349,11 @@ func (d *decoder) value(depth int) (any, error) {
 	switch c := d.s[d.i]; {
 	case c == '"':
 		return d.str()
+	case (c == '{' || c == '[') && d.strict && depth > 0:
+		return nil, errFallback
 	case c == '{':
 		return d.object(depth + 1)
-	case c == '[':
+	case c == '[' && !d.strict:
 		return d.array(depth + 1)
 	case c == 't' && d.lit("true"):
 		return true, nil
