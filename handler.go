@@ -300,7 +300,54 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if noneMatch(r.Header.Values("If-None-Match"), u.Version) {
+		writeNotModified(w, u)
+		return nil
+	}
 	return h.writeClaims(w, r, p, u)
+}
+
+// noneMatch reports whether If-None-Match, the values of the header, holds
+// the user's current entity tag of version (RFC 9110 §13.1.2): "*", or a
+// list of entity tags one of which is the current one by the weak
+// comparison (W/"3" matches "3"). A malformed list ends where it breaks:
+// the tags before count, nothing after does.
+func noneMatch(values []string, version uint64) bool {
+	for _, v := range values {
+		for v != "" {
+			v = strings.TrimLeft(v, " \t,")
+			if v == "" {
+				break
+			}
+			if v[0] == '*' {
+				return true
+			}
+			v = strings.TrimPrefix(v, "W/")
+			if v == "" || v[0] != '"' {
+				break
+			}
+			end := strings.IndexByte(v[1:], '"')
+			if end < 0 {
+				break
+			}
+			if v[1:1+end] == strconv.FormatUint(version, 10) {
+				return true
+			}
+			v = v[2+end:]
+		}
+	}
+	return false
+}
+
+// writeNotModified answers a GET or HEAD whose If-None-Match holds the
+// current entity tag: 304, no body, with the headers a 200 would have that
+// concern caching (RFC 9110 §15.4.5).
+func writeNotModified(w http.ResponseWriter, u *User) {
+	hdr := w.Header()
+	hdr.Set("ETag", etag(u.Version))
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusNotModified)
 }
 
 func (h *Handler) servePatch(w http.ResponseWriter, r *http.Request) error {
