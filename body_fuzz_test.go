@@ -6,6 +6,9 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/ciamkit/userinfo/internal/attrjson"
 )
 
 // seedCodes are the "error" values a PATCH may answer with.
@@ -82,6 +85,29 @@ func FuzzDecodeObject(f *testing.F) {
 		}
 		if len(ref) != len(obj) {
 			t.Fatalf("decodeObject found %d keys, encoding/json %d", len(obj), len(ref))
+		}
+	})
+}
+
+// FuzzDecodeStrict holds the fast reader of PATCH bodies to the
+// token-by-token one: whatever attrjson.DecodeStrict accepts of a body that
+// passes the UTF-8 checks, decodeTokens accepts as the same map.
+func FuzzDecodeStrict(f *testing.F) {
+	for _, s := range []string{`{}`, `{"a":1,"a":2}`, `{"a":{"b":"c","b":"d"}}`, `{"a":{"b":{}}}`, `{"a":[1]}`,
+		`{"n":-1.5e+3,"s":"\u00e9\"\n","t":true,"z":null,"o":{"x":"y"}}`, `{"a":1} x`, `{"\u0061":1,"a":2}`, ` { } `} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if !utf8.Valid(data) || hasLoneSurrogate(data) {
+			return
+		}
+		got, ok := attrjson.DecodeStrict(data)
+		if !ok {
+			return
+		}
+		want, err := decodeTokens(data)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("DecodeStrict(%q) = %#v; decodeTokens: %#v, %v", data, got, want, err)
 		}
 	})
 }

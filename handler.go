@@ -2,7 +2,6 @@ package userinfo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,10 +12,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/ciamkit/userinfo/internal/attrjson"
 )
 
 // DefaultMaxBodyBytes is the default limit of a PATCH body: 64 KiB.
@@ -298,7 +300,54 @@ func (h *Handler) serveGet(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	if noneMatch(r.Header.Values("If-None-Match"), u.Version) {
+		writeNotModified(w, u)
+		return nil
+	}
 	return h.writeClaims(w, r, p, u)
+}
+
+// noneMatch reports whether If-None-Match, the values of the header, holds
+// the user's current entity tag of version (RFC 9110 §13.1.2): "*", or a
+// list of entity tags one of which is the current one by the weak
+// comparison (W/"3" matches "3"). A malformed list ends where it breaks:
+// the tags before count, nothing after does.
+func noneMatch(values []string, version uint64) bool {
+	for _, v := range values {
+		for v != "" {
+			v = strings.TrimLeft(v, " \t,")
+			if v == "" {
+				break
+			}
+			if v[0] == '*' {
+				return true
+			}
+			v = strings.TrimPrefix(v, "W/")
+			if v == "" || v[0] != '"' {
+				break
+			}
+			end := strings.IndexByte(v[1:], '"')
+			if end < 0 {
+				break
+			}
+			if v[1:1+end] == strconv.FormatUint(version, 10) {
+				return true
+			}
+			v = v[2+end:]
+		}
+	}
+	return false
+}
+
+// writeNotModified answers a GET or HEAD whose If-None-Match holds the
+// current entity tag: 304, no body, with the headers a 200 would have that
+// concern caching (RFC 9110 §15.4.5).
+func writeNotModified(w http.ResponseWriter, u *User) {
+	hdr := w.Header()
+	hdr.Set("ETag", etag(u.Version))
+	hdr.Set("Cache-Control", "no-store")
+	hdr.Set("Pragma", "no-cache")
+	w.WriteHeader(http.StatusNotModified)
 }
 
 func (h *Handler) servePatch(w http.ResponseWriter, r *http.Request) error {
@@ -661,28 +710,75 @@ func updateEvent(p *Principal, before *User, up Update, after *User) UpdateEvent
 	return e
 }
 
-// claims returns the claims of u that the policy releases to p.
-func (h *Handler) claims(ctx context.Context, p *Principal, u *User) map[string]any {
-	out := make(map[string]any, len(u.Attributes)+2)
-	for name, v := range u.Attributes {
+// claimsPool holds the buffers that responses are encoded into.
+var claimsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// namesPool holds the slices that appendClaims sorts the claim names in.
+var namesPool = sync.Pool{New: func() any { n := make([]string, 0, 32); return &n }}
+
+// appendClaims appends the JSON object of the claims of u that the policy
+// releases to p, as json.Marshal writes a map of them: the released
+// attributes, "updated_at" (when u has a time and the policy releases it)
+// and "sub", which replace attributes of those names; keys sorted.
+func (h *Handler) appendClaims(buf []byte, ctx context.Context, p *Principal, u *User) ([]byte, error) {
+	np := namesPool.Get().(*[]string)
+	defer func() {
+		clear(*np)
+		*np = (*np)[:0]
+		namesPool.Put(np)
+	}()
+	names := (*np)[:0]
+	withTime := !u.UpdatedAt.IsZero() && h.policy.Allow(ctx, p, ReleaseClaim, "updated_at")
+	for name := range u.Attributes {
+		if name == "sub" || name == "updated_at" && withTime {
+			continue
+		}
 		if h.policy.Allow(ctx, p, ReleaseClaim, name) {
-			out[name] = v
+			names = append(names, name)
 		}
 	}
-	if !u.UpdatedAt.IsZero() && h.policy.Allow(ctx, p, ReleaseClaim, "updated_at") {
-		out["updated_at"] = u.UpdatedAt.Unix()
+	if withTime {
+		names = append(names, "updated_at")
 	}
-	out["sub"] = u.Subject
-	return out
+	names = append(names, "sub")
+	slices.Sort(names)
+	*np = names
+	buf = append(buf, '{')
+	for i, name := range names {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = attrjson.AppendString(buf, name, true)
+		buf = append(buf, ':')
+		switch {
+		case name == "sub":
+			buf = attrjson.AppendString(buf, u.Subject, true)
+		case name == "updated_at" && withTime:
+			buf = strconv.AppendInt(buf, u.UpdatedAt.Unix(), 10)
+		default:
+			var err error
+			if buf, err = attrjson.AppendValue(buf, u.Attributes[name], true); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return append(buf, '}'), nil
 }
 
 // writeClaims writes the 200 response with u's released claims.
 func (h *Handler) writeClaims(w http.ResponseWriter, r *http.Request, p *Principal, u *User) error {
-	data, err := json.Marshal(h.claims(r.Context(), p, u))
+	bp := claimsPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			claimsPool.Put(bp)
+		}
+	}()
+	data, err := h.appendClaims((*bp)[:0], r.Context(), p, u)
 	if err != nil {
 		return errServer(err)
 	}
 	data = append(data, '\n')
+	*bp = data
 	hdr := w.Header()
 	hdr.Set("Content-Type", "application/json")
 	hdr.Set("Cache-Control", "no-store")

@@ -142,10 +142,17 @@ func openAPIDocument(patchSchema []byte, scope string, opts OpenAPIOptions) []by
 	claimsOK := jsonObject{
 		"description": "The user's claims that the server's policy releases; \"sub\" always.",
 		"headers": jsonObject{
-			"ETag":          jsonObject{"description": "The user's version, for If-Match.", "schema": jsonObject{"type": "string"}},
+			"ETag":          jsonObject{"description": "The user's version, for If-Match and If-None-Match.", "schema": jsonObject{"type": "string"}},
 			"Cache-Control": jsonObject{"schema": jsonObject{"type": "string", "const": "no-store"}},
 		},
 		"content": jsonObject{"application/json": jsonObject{"schema": openAPIRef("schemas/Userinfo")}},
+	}
+	notModified := jsonObject{
+		"description": "If-None-Match holds the user's current ETag: the user has not changed. No body.",
+		"headers": jsonObject{
+			"ETag":          jsonObject{"description": "The user's version.", "schema": jsonObject{"type": "string"}},
+			"Cache-Control": jsonObject{"schema": jsonObject{"type": "string", "const": "no-store"}},
+		},
 	}
 	withBearerErrors := func(r jsonObject) jsonObject {
 		r["400"] = openAPIRef("responses/BearerBadRequest")
@@ -188,7 +195,13 @@ func openAPIDocument(patchSchema []byte, scope string, opts OpenAPIOptions) []by
 			"get": jsonObject{
 				"operationId": "getUserinfo",
 				"summary":     "Read the user's claims (OpenID Connect Core 1.0 §5.3)",
-				"responses":   withBearerErrors(jsonObject{"200": claimsOK, "404": openAPIRef("responses/NotFound")}),
+				"parameters": []any{jsonObject{
+					"name": "If-None-Match", "in": "header", "required": false,
+					"description": "ETags of earlier responses, or *: when one is the user's current version (weak comparison, " +
+						"RFC 9110 §13.1.2), the answer is 304 Not Modified without a body. Checked after the token and the user lookup.",
+					"schema": jsonObject{"type": "string"},
+				}},
+				"responses": withBearerErrors(jsonObject{"200": claimsOK, "304": notModified, "404": openAPIRef("responses/NotFound")}),
 			},
 			"patch": jsonObject{
 				"operationId": "updateUserinfo",

@@ -3,12 +3,14 @@ package userinfo
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ciamkit/userinfo/internal/attrjson"
 )
@@ -145,11 +147,13 @@ type SwappingStore interface {
 // tests, examples and single-process servers: replicas need a shared store
 // such as the ones in package sqlstore.
 //
-// Each user is kept as one encoded JSON document, as a database would keep
-// it: values come back as encoding/json decodes them with UseNumber, callers
-// can never alias the stored state, and a store of many users is cheap for
-// the garbage collector to scan, so that a request costs the same with a
-// thousand users as with a hundred thousand.
+// Each user is kept as one compact encoded JSON document in a string, as a
+// database would keep it: values come back as encoding/json decodes them
+// with UseNumber, callers can never alias the stored state, and a store of
+// many users holds no pointers for the garbage collector to follow but one
+// per user, so that a request costs the same with a thousand users as with a
+// hundred thousand. A read decodes the document once; a write decodes it
+// once and encodes it once.
 type MemoryStore struct {
 	users sync.Map // subject → *memUser
 
@@ -175,7 +179,7 @@ type memUser struct {
 	// The user, nil doc until created; replaced, never modified.
 	version   uint64
 	updatedAt time.Time
-	doc       []byte // the attributes, as a JSON object
+	doc       string // the attributes, as a JSON object; "" until created
 	keys      []indexKey
 }
 
@@ -229,7 +233,7 @@ func (s *MemoryStore) Create(ctx context.Context, subject string, attrs map[stri
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	if mu.doc != nil {
+	if mu.doc != "" {
 		return nil, ErrUserExists
 	}
 	return s.store(subject, mu, attrs, time.Now(), nil)
@@ -244,15 +248,18 @@ func (s *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 // redeem, if not nil, right before it changes anything, and fails with
 // redeem's error.
 func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, now time.Time, redeem func() error) (*User, error) {
-	doc, err := attrjson.Encode(attrs)
+	raw, err := attrjson.Encode(attrs)
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: MemoryStore: %w", err)
 	}
-	// What the caller gets back is decoded from the document, as GetUser
-	// would return it.
-	stored, err := attrjson.Decode(doc)
-	if err != nil {
-		return nil, err
+	doc := string(raw)
+	// What the caller gets back is what GetUser would return: attrs where
+	// each value is as a decode of the document gives it, else the decode.
+	stored, ok := asDecoded(attrs)
+	if !ok {
+		if stored, err = attrjson.Decode(raw); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := s.reindex(subject, mu.keys, stored, redeem)
 	if err != nil {
@@ -261,6 +268,46 @@ func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, n
 	mu.version++
 	mu.updatedAt, mu.doc, mu.keys = now, doc, keys
 	return mu.user(subject, stored), nil
+}
+
+// asDecoded returns a copy of attrs that equals a decode of their encoding
+// and shares no map with attrs, when every value has a form that encodes
+// and decodes to itself: a valid UTF-8 string, a bool, a json.Number
+// literal, or an object of such strings (the address). Otherwise it
+// returns false, and the caller decodes.
+func asDecoded(attrs map[string]any) (map[string]any, bool) {
+	out := make(map[string]any, len(attrs))
+	for k, v := range attrs {
+		switch v := v.(type) {
+		case string:
+			if !utf8.ValidString(v) {
+				return nil, false
+			}
+		case bool:
+		case json.Number:
+			if !attrjson.IsNumber(string(v)) {
+				return nil, false
+			}
+		case map[string]any:
+			if v == nil {
+				return nil, false
+			}
+			c := make(map[string]any, len(v))
+			for mk, mv := range v {
+				s, ok := mv.(string)
+				if !ok || !utf8.ValidString(s) {
+					return nil, false
+				}
+				c[mk] = s
+			}
+			out[k] = c
+			continue
+		default:
+			return nil, false
+		}
+		out[k] = v
+	}
+	return out, true
 }
 
 // lock returns subject's entry, locked, or ErrUserNotFound.
@@ -274,7 +321,7 @@ func (s *MemoryStore) lock(ctx context.Context, subject string) (*memUser, error
 	}
 	mu := v.(*memUser)
 	mu.mu.Lock()
-	if mu.doc == nil {
+	if mu.doc == "" {
 		mu.mu.Unlock()
 		return nil, ErrUserNotFound
 	}
@@ -288,7 +335,7 @@ func (s *MemoryStore) GetUser(ctx context.Context, subject string) (*User, error
 		return nil, err
 	}
 	defer mu.mu.Unlock()
-	attrs, err := attrjson.Decode(mu.doc)
+	attrs, err := attrjson.DecodeString(mu.doc)
 	if err != nil {
 		return nil, err
 	}
@@ -317,7 +364,7 @@ func (s *MemoryStore) update(ctx context.Context, u Update, redeem func() error)
 	if u.IfVersion != 0 && u.IfVersion != mu.version {
 		return nil, ErrVersionConflict
 	}
-	attrs, err := attrjson.Decode(mu.doc)
+	attrs, err := attrjson.DecodeString(mu.doc)
 	if err != nil {
 		return nil, err
 	}

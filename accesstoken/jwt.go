@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/attrjson"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jws"
@@ -290,9 +291,11 @@ func (v *JWTVerifier) VerifyToken(ctx context.Context, token string) (*userinfo.
 		return nil, err
 	}
 
-	// The claims.
-	var claims map[string]any
-	if err := json.Unmarshal(payload, &claims); err != nil || claims == nil {
+	// The claims, decoded as json.Unmarshal into a map[string]any would
+	// decode them (numbers as float64), on attrjson's fast path for flat
+	// claims; FuzzDecodeObject holds the two equal.
+	claims, err := attrjson.DecodeObject(payload, false)
+	if err != nil || claims == nil {
 		return nil, errTokenClaims
 	}
 	return v.principal(claims)

@@ -2,16 +2,6 @@ package accesstoken
 
 import (
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/ed25519"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"math/big"
-	"strings"
 	"testing"
 	"time"
 
@@ -20,93 +10,6 @@ import (
 
 	"github.com/ciamkit/userinfo/internal/testkeys"
 )
-
-// floorVerifier is the reference the benchmarks compare with: the least a
-// verifier must do, with the standard library alone. It splits the token,
-// decodes the header into a struct to find alg and kid, verifies the
-// signature with crypto/ecdsa, crypto/rsa or crypto/ed25519, and decodes the
-// claims into a struct, checking exp. It is not a safe verifier.
-type floorVerifier struct {
-	keys map[string]crypto.PublicKey
-	now  func() time.Time
-}
-
-type floorHeader struct {
-	Alg string `json:"alg"`
-	Kid string `json:"kid"`
-	Typ string `json:"typ"`
-}
-
-type floorClaims struct {
-	Iss      string `json:"iss"`
-	Sub      string `json:"sub"`
-	Aud      any    `json:"aud"`
-	Exp      int64  `json:"exp"`
-	Nbf      int64  `json:"nbf"`
-	Iat      int64  `json:"iat"`
-	Scope    string `json:"scope"`
-	ClientID string `json:"client_id"`
-}
-
-func (f *floorVerifier) verify(token string) (*floorClaims, error) {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return nil, errors.New("segments")
-	}
-	hb, err := base64.RawURLEncoding.DecodeString(parts[0])
-	if err != nil {
-		return nil, err
-	}
-	var h floorHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return nil, err
-	}
-	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
-	if err != nil {
-		return nil, err
-	}
-	input := token[:len(parts[0])+1+len(parts[1])]
-	key := f.keys[h.Kid]
-	switch h.Alg {
-	case "ES256":
-		pub, _ := key.(*ecdsa.PublicKey)
-		if pub == nil || len(sig) != 64 {
-			return nil, errors.New("key")
-		}
-		d := sha256.Sum256([]byte(input))
-		if !ecdsa.Verify(pub, d[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:])) {
-			return nil, errors.New("signature")
-		}
-	case "RS256":
-		pub, _ := key.(*rsa.PublicKey)
-		if pub == nil {
-			return nil, errors.New("key")
-		}
-		d := sha256.Sum256([]byte(input))
-		if rsa.VerifyPKCS1v15(pub, crypto.SHA256, d[:], sig) != nil {
-			return nil, errors.New("signature")
-		}
-	case "EdDSA":
-		pub, _ := key.(ed25519.PublicKey)
-		if pub == nil || !ed25519.Verify(pub, []byte(input), sig) {
-			return nil, errors.New("signature")
-		}
-	default:
-		return nil, errors.New("alg")
-	}
-	pb, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, err
-	}
-	var c floorClaims
-	if err := json.Unmarshal(pb, &c); err != nil {
-		return nil, err
-	}
-	if c.Exp == 0 || f.now().Unix() > c.Exp {
-		return nil, errors.New("expired")
-	}
-	return &c, nil
-}
 
 // benchClaims are the claims of a typical access token.
 func benchClaims(now time.Time) map[string]any {
@@ -124,7 +27,7 @@ func benchClaims(now time.Time) map[string]any {
 }
 
 // BenchmarkVerify compares, per algorithm and on one typical token: floor
-// (standard library only), ours (JWTVerifier, no cache), cached (Cache
+// (testkeys.FloorVerifier, standard library only), ours (JWTVerifier, no cache), cached (Cache
 // in front of it, the token repeated) and jwt.Parse (jwx's generic parser
 // with a key set). Report ratios to floor from one run:
 //
@@ -147,7 +50,8 @@ func BenchmarkVerify(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		floor := &floorVerifier{keys: map[string]crypto.PublicKey{key.ID: key.Public()}, now: clock}
+		floor := testkeys.NewFloorVerifier(key)
+		floor.Now = clock
 		set, err := jwk.Parse(testkeys.JWKS(key))
 		if err != nil {
 			b.Fatal(err)
@@ -157,7 +61,7 @@ func BenchmarkVerify(b *testing.B) {
 		b.Run(alg+"/floor", func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := floor.verify(token); err != nil {
+				if _, err := floor.Verify(token); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -17,7 +17,7 @@ func corsHandler(origins []string, next http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins: origins,
 		AllowedMethods: []string{http.MethodGet, http.MethodPatch, http.MethodPost},
-		AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "DPoP"},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "If-Match", "If-None-Match", "DPoP"},
 		ExposedHeaders: []string{"ETag", "WWW-Authenticate", "Retry-After", "DPoP-Nonce"},
 		// A browser may keep a preflight's answer for ten minutes.
 		MaxAge: 600,

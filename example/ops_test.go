@@ -159,6 +159,13 @@ func TestCORS(t *testing.T) {
 		resp.Header.Get("Access-Control-Allow-Credentials") != "" {
 		t.Errorf("preflight from %s: %d %v", allowed, resp.StatusCode, resp.Header)
 	}
+	// A polling client's conditional GET (304 Not Modified).
+	resp = do(t, s.URL, http.MethodOptions, allowed, map[string]string{"Access-Control-Request-Method": "GET",
+		"Access-Control-Request-Headers": "authorization,if-none-match"})
+	if resp.StatusCode/100 != 2 || resp.Header.Get("Access-Control-Allow-Origin") != allowed ||
+		!strings.Contains(strings.ToLower(resp.Header.Get("Access-Control-Allow-Headers")), "if-none-match") {
+		t.Errorf("preflight of If-None-Match from %s: %d %v", allowed, resp.StatusCode, resp.Header)
+	}
 	resp = do(t, s.URL, http.MethodGet, allowed, actual)
 	if resp.StatusCode != 200 || resp.Header.Get("Access-Control-Allow-Origin") != allowed ||
 		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Etag") && !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "ETag") {

@@ -67,7 +67,7 @@ func Parse(r io.Reader) ([]Attribute, error) {
 		}
 		attrs = append(attrs, a)
 	}
-	if err := checkCustom(attrs, nil); err != nil {
+	if _, err := checkCustom(attrs, nil); err != nil {
 		return nil, err
 	}
 	return attrs, nil
@@ -165,42 +165,49 @@ func CheckAttributes(attrs []Attribute, otp []OTPField) error {
 	if err := checkOTPFields(otp); err != nil {
 		return err
 	}
-	return checkCustom(attrs, otp)
+	_, err := checkCustom(attrs, otp)
+	return err
 }
 
 // checkCustom checks each attribute and their names against each other, the
 // standard claims and the OTP fields otp, case-insensitively. The one
 // exception is a string attribute named exactly as a refinable standard claim
 // (see refinableClaims): it refines that claim.
-func checkCustom(attrs []Attribute, otp []OTPField) error {
+//
+// It returns the schema node of each attribute, so that its patterns are
+// compiled once.
+func checkCustom(attrs []Attribute, otp []OTPField) ([]*node, error) {
 	seen := make(map[string]string, len(attrs))
+	nodes := make([]*node, len(attrs))
 	for i, a := range attrs {
-		if err := a.Check(); err != nil {
-			return fmt.Errorf("schema: attributes[%d]: %w", i, err)
+		n, err := a.schemaNode()
+		if err != nil {
+			return nil, fmt.Errorf("schema: attributes[%d]: %w", i, err)
 		}
+		nodes[i] = n
 		folded := strings.ToLower(a.Name)
 		refines := slices.Contains(refinableClaims, a.Name)
 		if refines && a.Type != "string" {
-			return fmt.Errorf("schema: attribute %q refines the standard claim %q and must be of type string", a.Name, a.Name)
+			return nil, fmt.Errorf("schema: attribute %q refines the standard claim %q and must be of type string", a.Name, a.Name)
 		}
 		for _, s := range standardClaims {
 			if strings.EqualFold(s, a.Name) && !refines {
-				return fmt.Errorf("schema: attribute %q clashes with the standard name %q", a.Name, s)
+				return nil, fmt.Errorf("schema: attribute %q clashes with the standard name %q", a.Name, s)
 			}
 		}
 		for _, f := range otp {
 			for _, s := range []string{f.Token, f.Code} {
 				if strings.EqualFold(s, a.Name) {
-					return fmt.Errorf("schema: attribute %q clashes with the OTP field %q", a.Name, s)
+					return nil, fmt.Errorf("schema: attribute %q clashes with the OTP field %q", a.Name, s)
 				}
 			}
 		}
 		if prev, dup := seen[folded]; dup {
-			return fmt.Errorf("schema: attribute %q is defined twice (also as %q)", a.Name, prev)
+			return nil, fmt.Errorf("schema: attribute %q is defined twice (also as %q)", a.Name, prev)
 		}
 		seen[folded] = a.Name
 	}
-	return nil
+	return nodes, nil
 }
 
 // checkOTPFields checks that fields has one entry for each claim of otpClaims

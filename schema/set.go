@@ -144,15 +144,13 @@ func New(opts Options) (*Set, error) {
 	if err := checkOTPFields(opts.OTPFields); err != nil {
 		return nil, err
 	}
-	if err := checkCustom(opts.Custom, opts.OTPFields); err != nil {
+	nodes, err := checkCustom(opts.Custom, opts.OTPFields)
+	if err != nil {
 		return nil, err
 	}
 	entries := standardEntries(phone, opts.EmailIDN, opts.OTPFields)
-	for _, a := range opts.Custom {
-		n, err := a.schemaNode()
-		if err != nil {
-			return nil, err // unreachable: checkCustom checked it
-		}
+	for i, a := range opts.Custom {
+		n := nodes[i]
 		e := &entry{kind: readOnly, typ: a.Type, nullable: true, minimum: n.Minimum, maximum: n.Maximum, stepUp: a.StepUp}
 		if a.IsMutable() {
 			e.kind, e.node = writable, n
@@ -253,7 +251,19 @@ func compile(doc []byte) (sch *jsonschema.Schema, err error) {
 	// The default loader reads file URLs; the metaschemas are built in and
 	// nothing else may be loaded.
 	c.UseLoader(noLoader{})
-	c.UseRegexpEngine(compileRegexp)
+	// One compilation per distinct pattern: the pattern of a format
+	// recurs in every attribute of that format.
+	compiled := map[string]jsonschema.Regexp{}
+	c.UseRegexpEngine(func(s string) (jsonschema.Regexp, error) {
+		if re, ok := compiled[s]; ok {
+			return re, nil
+		}
+		re, err := compileRegexp(s)
+		if err == nil {
+			compiled[s] = re
+		}
+		return re, err
+	})
 	c.RegisterFormat(&jsonschema.Format{Name: "email", Validate: func(v any) error {
 		if s, ok := v.(string); ok && !isEmail(s) {
 			return errors.New("not an email address")

@@ -5,41 +5,32 @@
 package attrjson
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/ciamkit/userinfo/internal/address"
 )
 
-// Encode returns the JSON object of attrs. Numbers are written as
-// the json.Number literals they are; HTML characters are not escaped.
+// Encode returns the JSON object of attrs, its keys sorted. Numbers are
+// written as the json.Number literals they are; HTML characters are not
+// escaped. The output is a json.Encoder's with SetEscapeHTML(false), less
+// the newline.
 func Encode(attrs map[string]any) ([]byte, error) {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(attrs); err != nil {
+	b, err := AppendObject(make([]byte, 0, 256), attrs, false)
+	if err != nil {
 		return nil, fmt.Errorf("encoding attributes: %w", err)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	return b, nil
 }
 
 // Decode decodes a JSON object as encoding/json does with
 // UseNumber: strings, bools, json.Number, maps and slices.
 func Decode(b []byte) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var attrs map[string]any
-	if err := dec.Decode(&attrs); err != nil {
+	attrs, err := DecodeObject(b, true)
+	if err != nil {
 		return nil, fmt.Errorf("decoding stored attributes: %w", err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, errors.New("decoding stored attributes: trailing data")
 	}
 	if attrs == nil {
 		attrs = map[string]any{}
@@ -71,4 +62,17 @@ func PhoneKey(v any) *string {
 	}
 	s = address.PhoneKey(s)
 	return &s
+}
+
+// DecodeString is Decode of a document held in a string. The strings of
+// the attributes share doc's bytes, which strings never change.
+func DecodeString(doc string) (map[string]any, error) {
+	attrs, err := decodeObject(doc, true)
+	if err != nil {
+		return nil, fmt.Errorf("decoding stored attributes: %w", err)
+	}
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	return attrs, nil
 }

@@ -61,3 +61,14 @@ func TestEmailKeyFoldsASCIIOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeString(t *testing.T) {
+	doc := `{"a":"x","n":1}`
+	got, err := DecodeString(doc)
+	if err != nil || !reflect.DeepEqual(got, map[string]any{"a": "x", "n": json.Number("1")}) {
+		t.Fatalf("DecodeString = %v, %v", got, err)
+	}
+	if got, err := DecodeString(""); err == nil {
+		t.Fatalf("DecodeString(\"\") = %v, nil", got)
+	}
+}

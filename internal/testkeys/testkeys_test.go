@@ -86,3 +86,49 @@ func TestPKCS8RoundTrip(t *testing.T) {
 		t.Error("ParsePKCS8 of junk: no error")
 	}
 }
+
+// TestFloorVerifier checks that the floor verifier accepts what it should
+// and refuses a wrong signature, an expired token, and a wrong iss or aud.
+func TestFloorVerifier(t *testing.T) {
+	for _, alg := range []string{"ES256", "RS256", "EdDSA"} {
+		t.Run(alg, func(t *testing.T) {
+			k, other := MustNew(alg), MustNew(alg)
+			f := NewFloorVerifier(k)
+			f.Issuer, f.Audience = "https://iss", "api"
+			claims := map[string]any{"iss": "https://iss", "aud": []string{"x", "api"}, "sub": "u1", "exp": 4102444800}
+			tok, err := k.Sign(claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c, err := f.Verify(tok); err != nil || c.Sub != "u1" {
+				t.Fatalf("Verify = %+v, %v", c, err)
+			}
+			forged, err := other.SignWithHeader(map[string]any{"kid": k.ID}, claims)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.Verify(forged); err == nil {
+				t.Error("a token of another key passed")
+			}
+			for name, edit := range map[string]func(map[string]any){
+				"expired":   func(c map[string]any) { c["exp"] = 1 },
+				"issuer":    func(c map[string]any) { c["iss"] = "https://other" },
+				"audience":  func(c map[string]any) { c["aud"] = "other" },
+				"no expiry": func(c map[string]any) { delete(c, "exp") },
+			} {
+				c := map[string]any{}
+				for n, v := range claims {
+					c[n] = v
+				}
+				edit(c)
+				tok, err := k.Sign(c)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := f.Verify(tok); err == nil {
+					t.Errorf("%s: passed", name)
+				}
+			}
+		})
+	}
+}
