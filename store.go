@@ -349,8 +349,10 @@ func (s *MemoryStore) UpdateUser(ctx context.Context, u Update) (*User, error) {
 
 // UpdateUserRedeeming implements [RedeemingStore]: the codes are spent under
 // the user's lock, after the version and uniqueness checks and right before
-// the change. The codes' own store is another store, so a failure between
-// two redemptions leaves the first spent.
+// the change, by [RedeemAll], which gives back the codes it spent when a
+// later one fails. MemoryStore is no [SwappingStore]: its writes are cheap
+// enough that the handler's retries on a hot user cost less than returning
+// a copy of every user it replaces.
 func (s *MemoryStore) UpdateUserRedeeming(ctx context.Context, u Update, rs []Redemption) (*User, error) {
 	return s.update(ctx, u, func() error { return RedeemAll(ctx, rs) })
 }
