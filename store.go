@@ -217,7 +217,7 @@ func (s *MemoryStore) Put(ctx context.Context, subject string, attrs map[string]
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	return s.store(subject, mu, attrs, time.Now(), nil)
+	return s.store(subject, mu, maps.Clone(attrs), nil, false, time.Now(), nil)
 }
 
 // Create creates the user subject with the attributes attrs, as the example
@@ -236,7 +236,7 @@ func (s *MemoryStore) Create(ctx context.Context, subject string, attrs map[stri
 	if mu.doc != "" {
 		return nil, ErrUserExists
 	}
-	return s.store(subject, mu, attrs, time.Now(), nil)
+	return s.store(subject, mu, maps.Clone(attrs), nil, false, time.Now(), nil)
 }
 
 // Ping reports whether the store can serve requests; a MemoryStore always
@@ -246,68 +246,82 @@ func (s *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 // store encodes attrs as mu's new state, under mu's lock, moving the index
 // entries all at once or not at all. When every check has passed, it calls
 // redeem, if not nil, right before it changes anything, and fails with
-// redeem's error.
-func (s *MemoryStore) store(subject string, mu *memUser, attrs map[string]any, now time.Time, redeem func() error) (*User, error) {
-	raw, err := attrjson.Encode(attrs)
+// redeem's error. attrs becomes the returned user's: the caller hands it
+// over, with the values of the names in given (nil: every name) still the
+// caller's, to be checked and unaliased. keysKept says that email and
+// phone_number are those of mu's current state, so the index keys are too.
+func (s *MemoryStore) store(subject string, mu *memUser, attrs, given map[string]any, keysKept bool, now time.Time, redeem func() error) (*User, error) {
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	doc, err := attrjson.EncodeString(attrs)
 	if err != nil {
 		return nil, fmt.Errorf("userinfo: MemoryStore: %w", err)
 	}
-	doc := string(raw)
-	// What the caller gets back is what GetUser would return: attrs where
-	// each value is as a decode of the document gives it, else the decode.
-	stored, ok := asDecoded(attrs)
-	if !ok {
-		if stored, err = attrjson.Decode(raw); err != nil {
+	// What the caller gets back is what GetUser would return: each value
+	// as a decode of the document gives it, else the decode itself.
+	if !asDecoded(attrs, given) {
+		if attrs, err = attrjson.DecodeString(doc); err != nil {
 			return nil, err
 		}
 	}
-	keys, err := s.reindex(subject, mu.keys, stored, redeem)
-	if err != nil {
+	keys := mu.keys
+	if keysKept {
+		if redeem != nil {
+			if err := redeem(); err != nil {
+				return nil, err
+			}
+		}
+	} else if keys, err = s.reindex(subject, mu.keys, attrs, redeem); err != nil {
 		return nil, err
 	}
 	mu.version++
 	mu.updatedAt, mu.doc, mu.keys = now, doc, keys
-	return mu.user(subject, stored), nil
+	return mu.user(subject, attrs), nil
 }
 
-// asDecoded returns a copy of attrs that equals a decode of their encoding
-// and shares no map with attrs, when every value has a form that encodes
-// and decodes to itself: a valid UTF-8 string, a bool, a json.Number
-// literal, or an object of such strings (the address). Otherwise it
-// returns false, and the caller decodes.
-func asDecoded(attrs map[string]any) (map[string]any, bool) {
-	out := make(map[string]any, len(attrs))
-	for k, v := range attrs {
-		switch v := v.(type) {
-		case string:
-			if !utf8.ValidString(v) {
-				return nil, false
-			}
-		case bool:
-		case json.Number:
-			if !attrjson.IsNumber(string(v)) {
-				return nil, false
-			}
-		case map[string]any:
-			if v == nil {
-				return nil, false
-			}
-			c := make(map[string]any, len(v))
-			for mk, mv := range v {
-				s, ok := mv.(string)
-				if !ok || !utf8.ValidString(s) {
-					return nil, false
-				}
-				c[mk] = s
-			}
-			out[k] = c
-			continue
-		default:
+// asDecoded makes the values of attrs named in given (nil: all) equal to a
+// decode of their encoding and unaliased, in place, and reports whether it
+// could: a valid UTF-8 string, a bool and a json.Number literal encode and
+// decode to themselves, an object of such strings (the address) is copied.
+// Otherwise, for any other value, it returns false and the caller decodes.
+func asDecoded(attrs, given map[string]any) bool {
+	if given == nil {
+		given = attrs
+	}
+	for k := range given {
+		v, ok := decodedForm(attrs[k])
+		if !ok {
+			return false
+		}
+		attrs[k] = v
+	}
+	return true
+}
+
+func decodedForm(v any) (any, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, utf8.ValidString(v)
+	case bool:
+		return v, true
+	case json.Number:
+		return v, attrjson.IsNumber(string(v))
+	case map[string]any:
+		if v == nil {
 			return nil, false
 		}
-		out[k] = v
+		c := make(map[string]any, len(v))
+		for mk, mv := range v {
+			s, ok := mv.(string)
+			if !ok || !utf8.ValidString(s) {
+				return nil, false
+			}
+			c[mk] = s
+		}
+		return c, true
 	}
-	return out, true
+	return nil, false
 }
 
 // lock returns subject's entry, locked, or ErrUserNotFound.
@@ -370,11 +384,18 @@ func (s *MemoryStore) update(ctx context.Context, u Update, redeem func() error)
 	if err != nil {
 		return nil, err
 	}
+	_, setEmail := u.Set["email"]
+	_, setPhone := u.Set["phone_number"]
+	keysKept := !setEmail && !setPhone
 	for _, name := range u.Remove {
 		delete(attrs, name)
+		keysKept = keysKept && name != "email" && name != "phone_number"
 	}
 	maps.Copy(attrs, u.Set)
-	return s.store(u.Subject, mu, attrs, u.Now, redeem)
+	if u.Set == nil {
+		u.Set = map[string]any{}
+	}
+	return s.store(u.Subject, mu, attrs, u.Set, keysKept, u.Now, redeem)
 }
 
 // reindex moves subject's index entries from old to the unique values of

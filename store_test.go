@@ -3,6 +3,7 @@ package userinfo_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -62,5 +63,37 @@ func TestMemoryStoreReturnsDecoded(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A nickname change keeps the index entries of the unchanged addresses,
+// and a change or removal of one moves them.
+func TestMemoryStoreIndexKept(t *testing.T) {
+	ctx := context.Background()
+	s := userinfo.NewMemoryStore()
+	if _, err := s.Put(ctx, "u1", map[string]any{"email": "a@example.com", "phone_number": "+8613612345678"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, "u2", nil); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(1, 0)
+	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u1", Set: map[string]any{"nickname": "n"}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u2", Set: map[string]any{"email": "A@example.com"}, Now: now}); !errors.Is(err, userinfo.ErrDuplicateEmail) {
+		t.Fatalf("u2 takes u1's email after u1's nickname change: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u1", Remove: []string{"email"}, Now: now}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u2", Set: map[string]any{"email": "A@example.com"}, Now: now}); err != nil {
+		t.Fatalf("u2 cannot take the email u1 removed: %v", err)
+	}
+	if _, err := s.UpdateUser(ctx, userinfo.Update{Subject: "u2", Set: map[string]any{"phone_number": "+8613612345678"}, Now: now}); !errors.Is(err, userinfo.ErrDuplicatePhoneNumber) {
+		t.Fatalf("u2 takes u1's phone number: %v", err)
+	}
+	if u, err := s.GetUser(ctx, "u2"); err != nil || u.Attributes == nil {
+		t.Fatalf("GetUser(u2) = %+v, %v", u, err)
 	}
 }

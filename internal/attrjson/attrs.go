@@ -6,6 +6,7 @@ package attrjson
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/ciamkit/userinfo/internal/address"
 )
@@ -24,6 +25,28 @@ func Encode(attrs map[string]any) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// EncodeString is Encode into a string, through a pooled buffer: one
+// allocation, of the document's size.
+func EncodeString(attrs map[string]any) (string, error) {
+	bp := encodePool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			encodePool.Put(bp)
+		}
+	}()
+	if attrs == nil {
+		attrs = map[string]any{}
+	}
+	b, err := AppendObject((*bp)[:0], attrs, false)
+	if err != nil {
+		return "", fmt.Errorf("encoding attributes: %w", err)
+	}
+	*bp = b
+	return string(b), nil
+}
+
+var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // Decode decodes a JSON object as encoding/json does with
 // UseNumber: strings, bools, json.Number, maps and slices.

@@ -72,3 +72,20 @@ func TestDecodeString(t *testing.T) {
 		t.Fatalf("DecodeString(\"\") = %v, nil", got)
 	}
 }
+
+func TestEncodeString(t *testing.T) {
+	for _, m := range []map[string]any{nil, {"a": "<x>", "n": json.Number("2")}} {
+		want, err := Encode(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second through a pooled buffer
+			if got, err := EncodeString(m); err != nil || got != string(want) {
+				t.Fatalf("EncodeString(%v) = %q, %v; Encode: %s", m, got, err, want)
+			}
+		}
+	}
+	if _, err := EncodeString(map[string]any{"c": make(chan int)}); err == nil {
+		t.Error("a channel encoded")
+	}
+}
