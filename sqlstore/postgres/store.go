@@ -38,8 +38,10 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -341,29 +343,37 @@ func scanUser(row pgx.Row, subject string) (*userinfo.User, error) {
 	return &userinfo.User{Subject: subject, Version: uint64(version), UpdatedAt: at, Attributes: attrs}, nil
 }
 
-// swapRow is a user as an update found it and as it left it, as the
-// UPDATE returned them; decoded after the commit, so that the row lock is
-// not held while the attributes are decoded.
+// swapRow is what an update returned: the previous updated_at and values
+// of the attributes it touched, and the user as it left it; decoded after
+// the commit, so that a hot user's row lock is not held while JSON is
+// decoded.
 type swapRow struct {
-	v0, v1   int64
 	at0, at1 time.Time
-	a0, a1   []byte
+	v1       int64
+	prev, a1 []byte
 }
 
 func (r *swapRow) scan(row pgx.Row) error {
-	return row.Scan(&r.v0, &r.at0, &r.a0, &r.v1, &r.at1, &r.a1)
+	return row.Scan(&r.at0, &r.prev, &r.v1, &r.at1, &r.a1)
 }
 
-// users decodes r.
-func (r *swapRow) users(subject string) (before, after *userinfo.User, err error) {
-	before = &userinfo.User{Subject: subject, Version: uint64(r.v0), UpdatedAt: r.at0}
+// users decodes r into the user as the update found it and as it left it:
+// before is after with the touched attributes as they were.
+func (r *swapRow) users(subject string, touched []string) (before, after *userinfo.User, err error) {
 	after = &userinfo.User{Subject: subject, Version: uint64(r.v1), UpdatedAt: r.at1}
-	if before.Attributes, err = attrjson.Decode(r.a0); err != nil {
-		return nil, nil, err
-	}
 	if after.Attributes, err = attrjson.Decode(r.a1); err != nil {
 		return nil, nil, err
 	}
+	prev, err := attrjson.Decode(r.prev)
+	if err != nil {
+		return nil, nil, err
+	}
+	before = after.Clone()
+	before.Version, before.UpdatedAt = uint64(r.v1-1), r.at0
+	for _, k := range touched {
+		delete(before.Attributes, k)
+	}
+	maps.Copy(before.Attributes, prev)
 	return before, after, nil
 }
 
@@ -388,24 +398,23 @@ func (s *Store) GetUser(ctx context.Context, subject string) (*userinfo.User, er
 // serialises it with concurrent updates of the user. JSONB's - removes the
 // attributes named, then || sets the new values (whole values: an address
 // is replaced, not merged).
-// updateSQL locks the user (with its version, when $2 is not 0), updates
-// it and returns it as it was and as it is: old's FOR UPDATE reads the
-// latest committed row, and nothing can change it before the UPDATE.
+// updateSQL updates the user (with its version, when $2 is not 0) and
+// returns it as it was and as it is. Its SET expressions read the row it
+// updates, the latest committed version, also when it had to wait for a
+// concurrent update: it keeps the previous values of the attributes it
+// touches ($10) and the previous updated_at in the row (migration 6) and
+// returns them, and the version it replaced is its own minus one.
 const updateSQL = `
-WITH old AS (
-	SELECT subject, version, updated_at, attributes FROM userinfo_users
-	WHERE subject = $1 AND ($2::bigint = 0 OR version = $2::bigint)
-	FOR UPDATE
-)
 UPDATE userinfo_users u SET
+	previous     = (SELECT coalesce(jsonb_object_agg(k, u.attributes -> k), '{}') FROM unnest($10::text[]) k WHERE u.attributes ? k),
+	previous_at  = u.updated_at,
 	attributes   = (u.attributes - $3::text[]) || $4::jsonb,
 	version      = u.version + 1,
 	updated_at   = $5,
 	email_key    = CASE WHEN $6 THEN $7 ELSE u.email_key END,
 	phone_key    = CASE WHEN $8 THEN $9 ELSE u.phone_key END
-FROM old
-WHERE u.subject = old.subject
-RETURNING old.version, old.updated_at, old.attributes, u.version, u.updated_at, u.attributes`
+WHERE u.subject = $1 AND ($2::bigint = 0 OR u.version = $2::bigint)
+RETURNING u.previous_at, u.previous, u.version, u.updated_at, u.attributes`
 
 // Bounds of the store's own waits.
 const (
@@ -472,10 +481,11 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 		ifVersion = int64(u.IfVersion)
 	}
 	email, phone := sqlcommon.Changes(u.Set, u.Remove)
+	touched := append(slices.Collect(maps.Keys(u.Set)), remove...)
 	var row swapRow
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		err := row.scan(tx.QueryRow(ctx, updateSQL, u.Subject, ifVersion, remove, string(set), u.Now,
-			email.Changed, email.Key, phone.Changed, phone.Key))
+			email.Changed, email.Key, phone.Changed, phone.Key, touched))
 		if err == nil {
 			return codes.Spend(ctx, func(ctx context.Context, id string) (bool, error) {
 				tag, err := tx.Exec(ctx, `DELETE FROM userinfo_otp_records WHERE id = $1`, id)
@@ -501,7 +511,7 @@ func (s *Store) update(ctx context.Context, u userinfo.Update, codes *sqlcommon.
 	})
 	switch {
 	case err == nil:
-		if before, after, err = row.users(u.Subject); err != nil {
+		if before, after, err = row.users(u.Subject, touched); err != nil {
 			return nil, nil, fmt.Errorf("postgres: UpdateUser: %w", err)
 		}
 		return before, after, nil
