@@ -456,7 +456,7 @@ func (s *Store) UpdateUserRedeeming(ctx context.Context, u userinfo.Update, rs [
 }
 
 // SwapUser implements [userinfo.SwappingStore]: UpdateUserRedeeming, whose
-// one UPDATE also returns the row as it locked it.
+// one UPDATE also returns what it replaced (see migration 6).
 func (s *Store) SwapUser(ctx context.Context, u userinfo.Update, rs []userinfo.Redemption) (before, after *userinfo.User, err error) {
 	codes := sqlcommon.SplitCodes(ctx, rs, s.otp)
 	before, after, err = s.update(ctx, u, codes)
