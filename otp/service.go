@@ -246,10 +246,10 @@ func (s *Service) Send(ctx context.Context, subject, channel, target, purpose st
 	// for a code to one address) does not use up the user's allowance for
 	// other addresses. One refused for the user's volume still counts for
 	// the target, which gives nobody more than the target's own limit.
-	if err := s.throttle(ctx, "target:"+channel, normalizeTarget(channel, target), channel, now, s.cfg.TargetLimit); err != nil {
-		return "", err
-	}
-	if err := s.throttle(ctx, "subject", subject, channel, now, s.cfg.SubjectLimit); err != nil {
+	if err := s.throttle(ctx, channel, now, []throttleKey{
+		{"target:" + channel, normalizeTarget(channel, target), s.cfg.TargetLimit},
+		{"subject", subject, s.cfg.SubjectLimit},
+	}); err != nil {
 		return "", err
 	}
 
@@ -302,16 +302,45 @@ func storable(s string) bool {
 	return len(s) <= 1024 && utf8.ValidString(s) && !strings.ContainsRune(s, 0)
 }
 
-// throttle counts a send under (kind, value), or returns the 429.
-func (s *Service) throttle(ctx context.Context, kind, value, channel string, now time.Time, limit int) error {
-	ok, retry, err := s.cfg.Store.Throttle(ctx, s.k.throttleKey(kind, value), now, s.cfg.Window, limit)
-	if err != nil {
-		return s.storeFailed(ctx, "throttle", err)
+// throttleKey is one limit of a send: limit sends under (kind, value).
+type throttleKey struct {
+	kind, value string
+	limit       int
+}
+
+// throttle counts a send under each of keys in order, stopping at the first
+// that refuses it, whose 429 it returns: in one call of a [BatchThrottler]
+// store, else key by key.
+func (s *Service) throttle(ctx context.Context, channel string, now time.Time, keys []throttleKey) error {
+	refused, retry := -1, time.Duration(0)
+	if bt, ok := s.cfg.Store.(BatchThrottler); ok {
+		limits := make([]Limit, len(keys))
+		for i, k := range keys {
+			limits[i] = Limit{Key: s.k.throttleKey(k.kind, k.value), Limit: k.limit}
+		}
+		var err error
+		if refused, retry, err = bt.ThrottleAll(ctx, now, s.cfg.Window, limits); err != nil {
+			return s.storeFailed(ctx, "throttle", err)
+		}
+	} else {
+		for i, k := range keys {
+			ok, r, err := s.cfg.Store.Throttle(ctx, s.k.throttleKey(k.kind, k.value), now, s.cfg.Window, k.limit)
+			if err != nil {
+				return s.storeFailed(ctx, "throttle", err)
+			}
+			if !ok {
+				refused, retry = i, r
+				break
+			}
+		}
 	}
-	if ok {
+	if refused < 0 {
 		return nil
 	}
-	which := strings.SplitN(kind, ":", 2)[0]
+	if refused >= len(keys) {
+		return s.storeFailed(ctx, "throttle", fmt.Errorf("ThrottleAll refused limit %d of %d", refused, len(keys)))
+	}
+	which := strings.SplitN(keys[refused].kind, ":", 2)[0]
 	s.log.InfoContext(ctx, "otp: send throttled", "channel", channel, "limit", which)
 	if s.tel.throttles.Enabled(ctx) {
 		s.tel.throttles.Add(ctx, 1, metric.WithAttributes(attrChannel.String(boundedChannel(channel)), attrLimit.String(which)))

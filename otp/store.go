@@ -122,3 +122,25 @@ type Store interface {
 	// Config.PurgeEvery).
 	Purge(ctx context.Context, now time.Time) error
 }
+
+// Limit is one limit of a send, for [BatchThrottler]: at most Limit sends
+// counted under Key within the window.
+type Limit struct {
+	Key   string
+	Limit int
+}
+
+// BatchThrottler is a [Store] that counts one send under several keys in
+// one call, so that a SQL store throttles a send in one round trip. The
+// service uses it when its Store has it, and calls Throttle key by key
+// otherwise.
+type BatchThrottler interface {
+	// ThrottleAll counts one send under each of limits in order, as
+	// Throttle would call by call with the same now and window, and stops
+	// at the first limit that refuses it: the sends counted under the keys
+	// before it stay counted, and nothing is counted under it or after it.
+	// It returns the index of the refusing limit and its retryAfter, or -1
+	// and 0 when every key counted the send. It is atomic per key, as
+	// Throttle is, and takes the keys in order.
+	ThrottleAll(ctx context.Context, now time.Time, window time.Duration, limits []Limit) (refused int, retryAfter time.Duration, err error)
+}

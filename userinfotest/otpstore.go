@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -54,6 +55,7 @@ var otpChecks = []check[otp.Store]{
 	{"CodeHashAliasing", checkCodeHashAliasing},
 	{"Throttle", checkThrottle},
 	{"ConcurrentThrottle", checkConcurrentThrottle},
+	{"ThrottleAll", checkThrottleAll},
 	{"Purge", checkPurge},
 	{"OTPContextCanceled", checkOTPContextCanceled},
 	{"OTPConcurrentUse", checkOTPConcurrentUse},
@@ -356,6 +358,60 @@ func checkThrottle(t tester, ctx context.Context, s otp.Store) {
 	throttle(t, ctx, s, "k3", at(12*time.Minute), time.Minute, 1, true, 0)
 	throttle(t, ctx, s, "k3", at(12*time.Minute), time.Minute, 1, false, time.Minute)
 	throttle(t, ctx, s, "k3", at(13*time.Minute), time.Minute, 1, true, 0)
+}
+
+// checkThrottleAll checks the optional otp.BatchThrottler: the keys count
+// in order, a refusal stops the chain (earlier keys stay counted, later ones
+// are not touched), and concurrent calls are atomic per key. A store
+// without the interface passes.
+func checkThrottleAll(t tester, ctx context.Context, s otp.Store) {
+	bt, ok := s.(otp.BatchThrottler)
+	if !ok {
+		t.Log("not an otp.BatchThrottler: nothing to check")
+		return
+	}
+	const w = time.Hour
+	all := func(now time.Time, limits []otp.Limit, wantRefused int, wantRetry time.Duration) {
+		t.Helper()
+		refused, retry, err := bt.ThrottleAll(ctx, now, w, limits)
+		switch {
+		case err != nil:
+			t.Errorf("ThrottleAll(ctx, t0+%v, %v, %v): %v", now.Sub(t0), w, limits, err)
+		case refused != wantRefused || refused >= 0 && retry != wantRetry:
+			t.Errorf("ThrottleAll(ctx, t0+%v, %v, %v) = %d, %v; want %d, %v", now.Sub(t0), w, limits, refused, retry, wantRefused, wantRetry)
+		}
+	}
+	all(t0, []otp.Limit{{Key: "all-a", Limit: 1}, {Key: "all-b", Limit: 2}}, -1, 0)
+	// all-a is full: all-b is not touched.
+	all(at(time.Minute), []otp.Limit{{Key: "all-a", Limit: 1}, {Key: "all-b", Limit: 2}}, 0, w-time.Minute)
+	// all-b counts its second send, all-a refuses.
+	all(at(2*time.Minute), []otp.Limit{{Key: "all-b", Limit: 2}, {Key: "all-a", Limit: 1}}, 1, w-2*time.Minute)
+	// all-a holds 1 send, all-b 2 (at t0 and t0+2m).
+	throttle(t, ctx, s, "all-a", at(3*time.Minute), w, 2, true, 0)
+	throttle(t, ctx, s, "all-a", at(3*time.Minute), w, 2, false, w-3*time.Minute)
+	throttle(t, ctx, s, "all-b", at(3*time.Minute), w, 3, true, 0)
+	throttle(t, ctx, s, "all-b", at(3*time.Minute), w, 3, false, w-3*time.Minute)
+
+	// 20 at once against limits of 5 and 3: 5 pass the first key, 3 of
+	// them the second.
+	const n = 20
+	var (
+		mu  sync.Mutex
+		got = map[int]int{}
+	)
+	gate(n, func(int) {
+		refused, _, err := bt.ThrottleAll(ctx, t0, w, []otp.Limit{{Key: "all-c", Limit: 5}, {Key: "all-d", Limit: 3}})
+		if err != nil {
+			t.Errorf("ThrottleAll, %d concurrent calls: %v", n, err)
+			return
+		}
+		mu.Lock()
+		got[refused]++
+		mu.Unlock()
+	})
+	if want := map[int]int{-1: 3, 1: 2, 0: 15}; !maps.Equal(got, want) {
+		t.Errorf("%d concurrent ThrottleAll calls with limits 5 and 3: outcomes by refused index %v, want %v", n, got, want)
+	}
 }
 
 func checkConcurrentThrottle(t tester, ctx context.Context, s otp.Store) {

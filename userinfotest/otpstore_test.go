@@ -257,3 +257,40 @@ func TestTestOTPStoreFindsFlaws(t *testing.T) {
 		})
 	}
 }
+
+// batchThrottler adds a ThrottleAll to an OTP store that calls Throttle
+// key by key, with one bug when flawed: it goes on after a refusal.
+type batchThrottler struct {
+	otp.Store
+	flawed bool
+}
+
+func (b batchThrottler) ThrottleAll(ctx context.Context, now time.Time, window time.Duration, limits []otp.Limit) (int, time.Duration, error) {
+	refused, retryAfter := -1, time.Duration(0)
+	for i, l := range limits {
+		ok, retry, err := b.Throttle(ctx, l.Key, now, window, l.Limit)
+		if err != nil {
+			return 0, 0, err
+		}
+		if !ok && refused < 0 {
+			refused, retryAfter = i, retry
+			if !b.flawed {
+				break
+			}
+		}
+	}
+	return refused, retryAfter, nil
+}
+
+func TestTestOTPStoreThrottleAll(t *testing.T) {
+	t.Run("correct", func(t *testing.T) {
+		TestOTPStore(t, func(t testing.TB) otp.Store { return batchThrottler{otp.NewMemoryStore(), false} })
+	})
+	t.Run("counts after a refusal", func(t *testing.T) {
+		r := newRecorder(t)
+		testOTPStore(r, func(t testing.TB) otp.Store { return batchThrottler{otp.NewMemoryStore(), true} }, "ThrottleAll")
+		if !slices.Contains(r.failures(), "ThrottleAll") {
+			t.Errorf("subtest ThrottleAll passed a ThrottleAll that counts keys after a refusal. Findings:\n%s", r)
+		}
+	})
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -80,29 +82,73 @@ func (o *OTPStore) Delete(ctx context.Context, id string) (bool, error) {
 	return tag.RowsAffected() == 1, nil
 }
 
-// Throttle implements [otp.Store] in one statement: INSERT … ON CONFLICT
-// DO UPDATE locks the key's row, so concurrent sends under one key queue
-// on it and each sees the ends that the one before it left. A refused send
-// reads the oldest end for its Retry-After.
+// Throttle implements [otp.Store] in one statement, as ThrottleAll of one
+// limit: INSERT … ON CONFLICT DO UPDATE locks the key's row, so concurrent
+// sends under one key queue on it and each sees the ends that the one
+// before it left.
 func (o *OTPStore) Throttle(ctx context.Context, key string, now time.Time, window time.Duration, limit int) (ok bool, retryAfter time.Duration, err error) {
-	err = o.s.pool.QueryRow(ctx, `
-		INSERT INTO userinfo_otp_throttle AS t (key, ends) VALUES ($1, ARRAY[$3::timestamptz])
-		ON CONFLICT (key) DO UPDATE
-		SET ends = ARRAY(SELECT e FROM unnest(t.ends) e WHERE e > $2 ORDER BY e) || $3::timestamptz
-		WHERE (SELECT count(*) FROM unnest(t.ends) e WHERE e > $2) < $4
-		RETURNING true`, key, now, now.Add(window), limit).Scan(&ok)
-	if errors.Is(err, pgx.ErrNoRows) {
-		var oldest *time.Time
-		err = o.s.pool.QueryRow(ctx, `SELECT min(e) FROM userinfo_otp_throttle, unnest(ends) e WHERE key = $1 AND e > $2`, key, now).Scan(&oldest)
-		ok, retryAfter = false, time.Nanosecond // the oldest ended meanwhile
-		if oldest != nil {
-			retryAfter = max(oldest.Sub(now), time.Nanosecond)
+	refused, retryAfter, err := o.ThrottleAll(ctx, now, window, []otp.Limit{{Key: key, Limit: limit}})
+	return err == nil && refused < 0, retryAfter, err
+}
+
+// ThrottleAll implements [otp.BatchThrottler] in one statement: a chain of
+// the INSERTs of Throttle, one for each limit, each of which runs only when
+// the one before it counted the send (it reads that one's RETURNING), so
+// that the keys' rows are locked in order and a refusal stops the chain. A
+// refused send reads the oldest end of its key for its Retry-After.
+func (o *OTPStore) ThrottleAll(ctx context.Context, now time.Time, window time.Duration, limits []otp.Limit) (refused int, retryAfter time.Duration, err error) {
+	if len(limits) == 0 {
+		return -1, 0, nil
+	}
+	var q strings.Builder
+	args := []any{now, now.Add(window)}
+	q.WriteString("WITH ")
+	for i, l := range limits {
+		args = append(args, l.Key, l.Limit)
+		k, n := len(args)-1, len(args)
+		if i > 0 {
+			q.WriteString(",\n")
 		}
+		source := fmt.Sprintf("VALUES ($%d, ARRAY[$2::timestamptz])", k)
+		if i > 0 {
+			source = fmt.Sprintf("SELECT $%d, ARRAY[$2::timestamptz] WHERE EXISTS (SELECT 1 FROM t%d)", k, i-1)
+		}
+		fmt.Fprintf(&q, `t%d AS (
+			INSERT INTO userinfo_otp_throttle AS t (key, ends) %s
+			ON CONFLICT (key) DO UPDATE
+			SET ends = ARRAY(SELECT e FROM unnest(t.ends) e WHERE e > $1 ORDER BY e) || $2::timestamptz
+			WHERE (SELECT count(*) FROM unnest(t.ends) e WHERE e > $1) < $%d
+			RETURNING true)`, i, source, n)
 	}
-	if err != nil {
-		return false, 0, fmt.Errorf("postgres: OTP Throttle: %w", serverCanceled(err))
+	q.WriteString("\nSELECT ")
+	for i := range limits {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "EXISTS (SELECT 1 FROM t%d)", i)
 	}
-	return ok, retryAfter, nil
+	counted := make([]bool, len(limits))
+	dest := make([]any, len(limits))
+	for i := range counted {
+		dest[i] = &counted[i]
+	}
+	if err := o.s.pool.QueryRow(ctx, q.String(), args...).Scan(dest...); err != nil {
+		return 0, 0, fmt.Errorf("postgres: OTP ThrottleAll: %w", serverCanceled(err))
+	}
+	refused = slices.Index(counted, false)
+	if refused < 0 {
+		return -1, 0, nil
+	}
+	var oldest *time.Time
+	if err := o.s.pool.QueryRow(ctx, `SELECT min(e) FROM userinfo_otp_throttle, unnest(ends) e WHERE key = $1 AND e > $2`,
+		limits[refused].Key, now).Scan(&oldest); err != nil {
+		return 0, 0, fmt.Errorf("postgres: OTP ThrottleAll: %w", serverCanceled(err))
+	}
+	retryAfter = time.Nanosecond // the oldest ended meanwhile
+	if oldest != nil {
+		retryAfter = max(oldest.Sub(now), time.Nanosecond)
+	}
+	return refused, retryAfter, nil
 }
 
 // Purge implements [otp.Store].

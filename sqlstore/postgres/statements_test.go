@@ -68,8 +68,8 @@ func (c *statementCounter) take() (reads, writes int, sql []string) {
 }
 
 // TestStatementCounts counts, with a pgx tracer, what each request costs
-// the database: POST /otp/send at most 4 statements (the user lookup, the
-// two throttles, the code), a PATCH with an email change at most 5 (the
+// the database: POST /otp/send at most 4 statements (the user lookup, both
+// throttles in one, the code), a PATCH with an email change at most 5 (the
 // user, the code's attempt and its refund, the write, the code's delete),
 // a nickname PATCH one read and one write, also when 16 of them hit one user
 // at once.
@@ -155,6 +155,15 @@ func TestStatementCounts(t *testing.T) {
 	status := request(http.MethodPost, "/otp/send", `{"usage":"update_userinfo","email":"new@counted.test"}`)
 	sendReads, sendWrites, sql := counter.take()
 	check("POST /otp/send", status, sendReads, sendWrites, 4, sql)
+	throttles := 0
+	for _, q := range sql {
+		if strings.Contains(q, "userinfo_otp_throttle") {
+			throttles++
+		}
+	}
+	if throttles != 1 {
+		t.Errorf("POST /otp/send throttled in %d statements, want both limits in one round trip:\n%s", throttles, strings.Join(sql, "\n"))
+	}
 
 	m, ok := sender.Last()
 	if !ok {
