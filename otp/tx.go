@@ -2,6 +2,7 @@ package otp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/ciamkit/userinfo"
@@ -24,7 +25,9 @@ import (
 //
 // It calls done exactly once, with nil when the transaction committed and
 // with the error it returns otherwise, so that the service's traces and
-// metrics count the redemption.
+// metrics count the redemption: as spent, as spent meanwhile (an error
+// wrapping userinfo.ErrBadOTPToken), or not at all when the write failed or
+// was refused for its own reasons and the code stays redeemable.
 //
 // Otherwise ok is false and the store spends r with r.Redeem, as for any
 // other OTP verifier.
@@ -36,8 +39,12 @@ func InTransaction(ctx context.Context, r userinfo.Redemption, store Store) (id 
 			}
 			_, span := own.s.tel.tracer.Start(ctx, "otp.redeem")
 			return own.id, func(err error) {
+				if err != nil && !errors.Is(err, userinfo.ErrBadOTPToken) {
+					span.End() // not spent: the write's own failure or refusal
+					return
+				}
 				outcome := checkOutcome(err)
-				own.s.tel.end(ctx, span, own.s.tel.redemptions, own.channel, outcome, outcome == outcomeError)
+				own.s.tel.end(ctx, span, own.s.tel.redemptions, own.channel, outcome, false)
 			}, true
 		}
 		w, is := r.(interface{ Unwrap() userinfo.Redemption })

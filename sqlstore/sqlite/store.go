@@ -56,8 +56,9 @@ var migrations embed.FS
 // context ends first stops waiting then.
 const BusyTimeout = 10 * time.Second
 
-// CommitTimeout bounds a commit under way, which the request's context no
-// longer interrupts (see [Store.UpdateUser]).
+// CommitTimeout bounds a commit under way. A request's deadline ends a
+// write only until it begins to commit, so that a write cut off by the
+// deadline is one that wrote nothing.
 const CommitTimeout = 5 * time.Second
 
 // Store is a [userinfo.UserStore] in a SQLite database. It is safe for
