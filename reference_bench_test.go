@@ -433,6 +433,9 @@ func TestRefHandler(t *testing.T) {
 			if ok := ref.Code == http.StatusOK; ok != rq.ok {
 				t.Fatalf("reference: status %d, want ok=%v", ref.Code, rq.ok)
 			}
+			if ours.Code != ref.Code {
+				t.Fatalf("status: ours %d, reference %d: %s", ours.Code, ref.Code, ours.Body)
+			}
 			if !rq.ok {
 				return
 			}

@@ -50,16 +50,7 @@ var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return 
 
 // Decode decodes a JSON object as encoding/json does with
 // UseNumber: strings, bools, json.Number, maps and slices.
-func Decode(b []byte) (map[string]any, error) {
-	attrs, err := DecodeObject(b, true)
-	if err != nil {
-		return nil, fmt.Errorf("decoding stored attributes: %w", err)
-	}
-	if attrs == nil {
-		attrs = map[string]any{}
-	}
-	return attrs, nil
-}
+func Decode(b []byte) (map[string]any, error) { return DecodeString(string(b)) }
 
 // EmailKey returns the index key of an "email" value: address.EmailKey of
 // the address (its ASCII letters lower-cased), or nil when the value is not

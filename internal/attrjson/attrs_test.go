@@ -88,4 +88,18 @@ func TestEncodeString(t *testing.T) {
 	if _, err := EncodeString(map[string]any{"c": make(chan int)}); err == nil {
 		t.Error("a channel encoded")
 	}
+	// A result shares nothing with the pooled buffer that the next call
+	// writes into.
+	first, err := EncodeString(map[string]any{"a": "first"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 4 {
+		if _, err := EncodeString(map[string]any{"a": "second, and longer than the first", "b": "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if first != `{"a":"first"}` {
+		t.Errorf("an earlier result changed to %q when the pooled buffer was reused", first)
+	}
 }
