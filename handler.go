@@ -12,7 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
@@ -710,24 +709,14 @@ func updateEvent(p *Principal, before *User, up Update, after *User) UpdateEvent
 	return e
 }
 
-// claimsPool holds the buffers that responses are encoded into.
-var claimsPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
-
-// namesPool holds the slices that appendClaims sorts the claim names in.
-var namesPool = sync.Pool{New: func() any { n := make([]string, 0, 32); return &n }}
-
 // appendClaims appends the JSON object of the claims of u that the policy
 // releases to p, as json.Marshal writes a map of them: the released
 // attributes, "updated_at" (when u has a time and the policy releases it)
 // and "sub", which replace attributes of those names; keys sorted.
 func (h *Handler) appendClaims(buf []byte, ctx context.Context, p *Principal, u *User) ([]byte, error) {
-	np := namesPool.Get().(*[]string)
-	defer func() {
-		clear(*np)
-		*np = (*np)[:0]
-		namesPool.Put(np)
-	}()
-	names := (*np)[:0]
+	np := attrjson.GetNames()
+	defer attrjson.PutNames(np)
+	names := *np
 	withTime := !u.UpdatedAt.IsZero() && h.policy.Allow(ctx, p, ReleaseClaim, "updated_at")
 	for name := range u.Attributes {
 		if name == "sub" || name == "updated_at" && withTime {
@@ -767,13 +756,9 @@ func (h *Handler) appendClaims(buf []byte, ctx context.Context, p *Principal, u 
 
 // writeClaims writes the 200 response with u's released claims.
 func (h *Handler) writeClaims(w http.ResponseWriter, r *http.Request, p *Principal, u *User) error {
-	bp := claimsPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			claimsPool.Put(bp)
-		}
-	}()
-	data, err := h.appendClaims((*bp)[:0], r.Context(), p, u)
+	bp := attrjson.GetBuffer()
+	defer attrjson.PutBuffer(bp)
+	data, err := h.appendClaims(*bp, r.Context(), p, u)
 	if err != nil {
 		return errServer(err)
 	}

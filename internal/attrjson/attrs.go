@@ -29,12 +29,8 @@ func Encode(attrs map[string]any) ([]byte, error) {
 // EncodeString is Encode into a string, through a pooled buffer: one
 // allocation, of the document's size.
 func EncodeString(attrs map[string]any) (string, error) {
-	bp := encodePool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			encodePool.Put(bp)
-		}
-	}()
+	bp := GetBuffer()
+	defer PutBuffer(bp)
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
@@ -46,7 +42,41 @@ func EncodeString(attrs map[string]any) (string, error) {
 	return string(b), nil
 }
 
-var encodePool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+var (
+	bufferPool = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+	namesPool  = sync.Pool{New: func() any { s := make([]string, 0, 32); return &s }}
+)
+
+// GetBuffer returns an empty pooled buffer for encoding into; give it back
+// with PutBuffer once nothing refers to its bytes.
+func GetBuffer() *[]byte {
+	bp := bufferPool.Get().(*[]byte)
+	*bp = (*bp)[:0]
+	return bp
+}
+
+// PutBuffer returns bp to the pool, unless it grew beyond 64 KiB.
+func PutBuffer(bp *[]byte) {
+	if cap(*bp) <= 64<<10 {
+		bufferPool.Put(bp)
+	}
+}
+
+// GetNames returns an empty pooled slice for sorting names in; give it back
+// with PutNames.
+func GetNames() *[]string {
+	np := namesPool.Get().(*[]string)
+	*np = (*np)[:0]
+	return np
+}
+
+// PutNames clears *np, so that the pool keeps no strings alive, and
+// returns it to the pool.
+func PutNames(np *[]string) {
+	clear(*np)
+	*np = (*np)[:0]
+	namesPool.Put(np)
+}
 
 // Decode decodes a JSON object as encoding/json does with
 // UseNumber: strings, bools, json.Number, maps and slices.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"sync"
 	"unicode/utf8"
 )
 
@@ -116,13 +115,11 @@ func AppendValue(buf []byte, v any, escapeHTML bool) ([]byte, error) {
 	return append(buf, bytes.TrimSuffix(b.Bytes(), []byte("\n"))...), nil
 }
 
-var keysPool = sync.Pool{New: func() any { s := make([]string, 0, 32); return &s }}
-
 // AppendObject appends the JSON object of m to buf, its keys sorted, as
 // AppendValue does.
 func AppendObject(buf []byte, m map[string]any, escapeHTML bool) ([]byte, error) {
-	kp := keysPool.Get().(*[]string)
-	keys := (*kp)[:0]
+	kp := GetNames()
+	keys := *kp
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -139,9 +136,8 @@ func AppendObject(buf []byte, m map[string]any, escapeHTML bool) ([]byte, error)
 			break
 		}
 	}
-	clear(keys)
-	*kp = keys[:0]
-	keysPool.Put(kp)
+	*kp = keys
+	PutNames(kp)
 	if err != nil {
 		return nil, err
 	}
