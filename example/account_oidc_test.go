@@ -12,7 +12,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
@@ -136,7 +138,11 @@ func TestAccountHandler(t *testing.T) {
 		t.Errorf("GET /account/missing.js: %v %v, want 404", resp, err)
 	}
 
-	h := accountHandler(accountConfig{Issuer: "https://id.example.test/realm", ClientID: "web"})
+	// An issuer that cannot be reached: its origin alone.
+	unreachable := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("unreachable")
+	})}
+	h := accountHandler(accountConfig{Issuer: "https://id.example.test/realm", ClientID: "web"}, unreachable)
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/account", nil))
 	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://id.example.test;") {
@@ -152,6 +158,90 @@ func TestAccountHandler(t *testing.T) {
 	} {
 		if _, err := parseFlags(args, io.Discard); !errors.Is(err, errUsage) {
 			t.Errorf("parseFlags(%q): %v, want a usage error", args, err)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// The token endpoint may be on another origin than the issuer (Google's
+// is): the server reads it from the issuer's discovery document and allows
+// it in connect-src. Until the document is read, the issuer's origin alone
+// is allowed, and the server asks again after a failure.
+func TestAccountCSPTokenEndpoint(t *testing.T) {
+	tokens := httptest.NewServer(http.NotFoundHandler())
+	t.Cleanup(tokens.Close)
+	var up atomic.Bool
+	var issuer string
+	disco := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !up.Load() || r.URL.Path != "/.well-known/openid-configuration" {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]string{
+			"issuer":                 issuer,
+			"authorization_endpoint": issuer + "/authorize",
+			"token_endpoint":         tokens.URL + "/token",
+		})
+	}))
+	t.Cleanup(disco.Close)
+	issuer = disco.URL
+	cspOf := func(h http.Handler, path string) string {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+		return rec.Header().Get("Content-Security-Policy")
+	}
+	want := "connect-src 'self' " + issuer + " " + tokens.URL + ";"
+
+	// Down, then up: the issuer's origin alone, then both.
+	h := newAccountHandler(accountConfig{Issuer: issuer, ClientID: "web"}, disco.Client(), 0)
+	if csp := cspOf(h, "/account"); !strings.Contains(csp, "connect-src 'self' "+issuer+";") {
+		t.Errorf("CSP with the discovery document unreadable: %q, want the issuer's origin alone", csp)
+	}
+	up.Store(true)
+	if csp := cspOf(h, "/account"); !strings.Contains(csp, want) {
+		t.Errorf("CSP once the discovery document is read: %q, want %q", csp, want)
+	}
+	if csp := cspOf(h, "/account/app.js"); !strings.Contains(csp, want) {
+		t.Errorf("CSP of a file once the document is read: %q, want %q", csp, want)
+	}
+
+	// Through the server: the page's first request reads the document.
+	// Down while the server starts: it reads the document when the page
+	// is first asked for, not before.
+	up.Store(false)
+	srv := newTestServer(t, "-db", "memory", "-issuer", issuer, "-audience", "web", "-account-client-id", "web",
+		"-jwks-file", writeFile(t, "jwks.json", string(newIssuer(t).JWKS())))
+	up.Store(true)
+	resp, err := http.Get(srv.URL + "/account")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != 200 || !strings.Contains(csp, want) {
+		t.Errorf("GET /account: %d, CSP %q; want %q", resp.StatusCode, csp, want)
+	}
+
+	// A failure is retried only after the wait; a document naming another
+	// issuer, or a token endpoint that is not http(s), is not used.
+	for _, doc := range []string{
+		`{"issuer":"https://other.example","token_endpoint":"https://tokens.example/token"}`,
+		`{"issuer":"ISSUER","token_endpoint":"javascript:alert(1)"}`,
+		`{"issuer":"ISSUER","token_endpoint":"https://a.example;script-src *"}`,
+	} {
+		o := &issuerOrigins{issuer: issuer, retry: time.Hour, client: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader(strings.ReplaceAll(doc, "ISSUER", issuer))), Request: r}, nil
+		})}}
+		for range 2 {
+			if got := o.connectSrc(t.Context(), true); got != " "+issuer {
+				t.Errorf("connect-src with %s: %q, want the issuer's origin alone", doc, got)
+			}
+		}
+		if o.fetches != 1 {
+			t.Errorf("with %s: %d fetches in the wait after a failure, want 1", doc, o.fetches)
 		}
 	}
 }
