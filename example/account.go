@@ -89,6 +89,16 @@ func newAccountHandler(cfg accountConfig, client *http.Client, retry time.Durati
 		w.Header().Set("Content-Length", strconv.Itoa(len(config)))
 		_, _ = w.Write(config)
 	}))
+	// The page is /account: its paths are relative to it. /account/ and
+	// /account/index.html (which the file server would send to
+	// /account/) go there, by a relative Location that keeps a proxy's
+	// path prefix.
+	toPage := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "../account")
+		w.WriteHeader(http.StatusMovedPermanently)
+	})
+	mux.Handle("GET /account/{$}", toPage)
+	mux.Handle("GET /account/index.html", toPage)
 	mux.Handle("GET /account/{file}", http.StripPrefix("/account", files))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		connect := "'self'"

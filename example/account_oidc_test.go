@@ -137,6 +137,24 @@ func TestAccountHandler(t *testing.T) {
 	if resp, err := http.Get(srv.URL + "/account/missing.js"); err != nil || resp.StatusCode != 404 {
 		t.Errorf("GET /account/missing.js: %v %v, want 404", resp, err)
 	}
+	// The directory and its index go to the page.
+	for _, path := range []string{"/account/", "/account/index.html"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Request.URL.Path != "/account" || !strings.Contains(string(body), `src="account/app.js"`) {
+			t.Errorf("GET %s: %d at %s, want the page at /account", path, resp.StatusCode, resp.Request.URL.Path)
+		}
+	}
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, srv.URL+"/account/", nil)
+	if resp, err := http.DefaultTransport.RoundTrip(req); err != nil || resp.Header.Get("Location") != "../account" {
+		t.Errorf("GET /account/: %v %v, want a relative Location, which keeps a proxy's path prefix", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 
 	// An issuer that cannot be reached: its origin alone.
 	unreachable := &http.Client{Transport: roundTripFunc(func(*http.Request) (*http.Response, error) {
