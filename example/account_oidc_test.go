@@ -20,6 +20,8 @@ import (
 	"github.com/zitadel/oidc/v3/example/server/exampleop"
 	"github.com/zitadel/oidc/v3/example/server/storage"
 	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
 )
 
 // accountClientID is the public client of the account page at the test's
@@ -166,8 +168,36 @@ func TestAccountHandler(t *testing.T) {
 	if csp := rec.Header().Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self' https://id.example.test;") {
 		t.Errorf("CSP with a real issuer: %q, want its origin in connect-src", csp)
 	}
-	if !strings.Contains(rec.Body.String(), `<script type="module" src="account/app.js">`) || strings.Contains(rec.Body.String(), "<script>") {
+	if !strings.Contains(rec.Body.String(), `<script type="module" src="account/app.js">`) {
 		t.Errorf("the page is not a module script of its own:\n%s", rec.Body)
+	}
+	// No inline script, which the CSP would block: every <script> has a
+	// src and no content, and no element has an event handler attribute.
+	doc, err := html.Parse(strings.NewReader(rec.Body.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	scripts := 0
+	for n := range doc.Descendants() {
+		if n.Type != html.ElementNode {
+			continue
+		}
+		src := false
+		for _, a := range n.Attr {
+			if strings.HasPrefix(strings.ToLower(a.Key), "on") {
+				t.Errorf("<%s %s=%q>: an inline event handler", n.Data, a.Key, a.Val)
+			}
+			src = src || (a.Key == "src" && a.Val != "")
+		}
+		if n.DataAtom == atom.Script {
+			scripts++
+			if !src || n.FirstChild != nil {
+				t.Errorf("a <script> without src, or with content: %v", n.Attr)
+			}
+		}
+	}
+	if scripts == 0 {
+		t.Errorf("the page has no <script>")
 	}
 
 	for _, args := range [][]string{
