@@ -227,12 +227,13 @@ func jsString(s string) string {
 }
 
 // accountAttributes are the custom attributes of the page's tests: an enum,
-// a pattern, a read-only one and one that needs step-up.
+// a pattern, a read-only one, a number and one that needs step-up.
 const accountAttributes = `{"attributes": [
   {"name": "department",  "type": "string", "enum": ["eng", "sales", "ops"], "description": "Your team."},
   {"name": "employee_id", "type": "string", "pattern": "^E[0-9]{6}$", "description": "E and six digits."},
   {"name": "vip_level",   "type": "integer", "minimum": 0, "maximum": 9, "mutable": false},
   {"name": "newsletter",  "type": "boolean"},
+  {"name": "shoe_size",   "type": "integer", "minimum": 1, "maximum": 60},
   {"name": "bio",         "type": "string", "max_length": 280, "step_up": true}
 ]}`
 
@@ -285,6 +286,21 @@ func TestAccountPage(t *testing.T) {
 	if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["nickname"] != "Browser nick" || m["department"] != "sales" {
 		t.Fatalf("GET /userinfo after saving the nickname: %d %v", status, m)
 	}
+
+	// A number the field cannot parse is refused, not sent as a cleared
+	// field (whose value would be deleted).
+	p.typeInto("#f-shoe_size", "42")
+	p.click("#save")
+	p.waitText("#status", "Saved: Shoe size.")
+	for _, bad := range []string{"1e", "-"} {
+		p.typeInto("#f-shoe_size", bad)
+		p.click("#save")
+		p.waitText("#e-shoe_size", "Type a number.")
+		if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["shoe_size"] != float64(42) {
+			t.Fatalf("GET /userinfo after saving %q as the shoe size: %d %v, want it still 42", bad, status, m)
+		}
+	}
+	p.typeInto("#f-shoe_size", "42")
 
 	// The email: a code from the outbox, a wrong one first.
 	p.typeInto("#new-email", "new@example.com")
