@@ -453,3 +453,45 @@ func TestAccountPageRefusals(t *testing.T) {
 	p.waitText("#e-email", "This email address is already used by another account.")
 	p.waitText("#current-email", "u1@example.com")
 }
+
+// Signing out forgets the codes asked for: the next user, signed in on the
+// same page, sees no open confirm box, typed address or code, nor anything
+// of the form the first typed.
+func TestAccountPageSignOut(t *testing.T) {
+	p := newBrowserPage(t)
+	srv := newTestServer(t, "-db", "memory", "-otp-outbox", filepath.Join(t.TempDir(), "outbox.jsonl"), "-seed", writeFile(t, "seed.json",
+		`[{"sub":"alice","email":"alice@example.com","nickname":"Alice"},{"sub":"bob","email":"bob@example.com","nickname":"Bob"}]`))
+
+	p.do("opening the page", chromedp.Navigate(srv.URL+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
+	p.typeInto("#dev-sub", "alice"+kb.Enter)
+	p.waitText("#who", "Signed in as alice")
+	p.typeInto("#new-email", "alice.new@example.com")
+	p.click("#send-email-button")
+	p.waitText("#status", "A code was sent to alice.new@example.com")
+	p.typeInto("#code-email", "123")
+	p.typeInto("#f-nickname", "typed by alice")
+
+	p.click("#sign-out")
+	p.waitText("#status", "Signed out.")
+	p.typeInto("#dev-sub", "bob"+kb.Enter)
+	p.waitText("#who", "Signed in as bob")
+	p.waitValue("#f-nickname", "Bob")
+	if left := eval[string](p, `JSON.stringify({
+		confirm: [...document.querySelectorAll("#confirm-email:not([hidden]), #confirm-phone_number:not([hidden])")].map((e) => e.id),
+		newEmail: document.getElementById("new-email").value,
+		code: document.getElementById("code-email").value,
+		error: document.getElementById("e-email").textContent})`); left != `{"confirm":[],"newEmail":"","code":"","error":""}` {
+		t.Errorf("after alice signed out and bob in, the page shows %s of alice's pending change", left)
+	}
+	// And a confirm, were the box reached, has no code of alice's to send.
+	eval[bool](p, `(() => { document.getElementById("confirm-email").hidden = false; return true; })()`)
+	p.typeInto("#code-email", "123456")
+	p.setText("#status", "")
+	p.click("#confirm-email-button")
+	if status := eval[string](p, `document.getElementById("status").textContent`); status != "" {
+		t.Errorf("a confirm by bob after alice's code: status %q, want nothing sent", status)
+	}
+	if n := eval[int](p, `localStorage.length + sessionStorage.length`); n != 0 || eval[string](p, `document.cookie`) != "" {
+		t.Errorf("the page stored %d items in localStorage or sessionStorage, or a cookie", n)
+	}
+}
