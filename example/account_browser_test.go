@@ -276,6 +276,9 @@ func TestAccountPage(t *testing.T) {
 	p.typeInto("#f-employee_id", "12")
 	p.click("#save")
 	p.waitText("#e-employee_id", "does not have the expected form")
+	if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["employee_id"] != nil {
+		t.Fatalf("GET /userinfo after the refused employee_id: %d %v, want it still unset", status, m)
+	}
 	p.typeInto("#f-employee_id", "")
 
 	// The nickname, and a choice.
@@ -374,6 +377,9 @@ func TestAccountPage(t *testing.T) {
 	// The token stayed in memory.
 	if n := eval[int](p, `localStorage.length + sessionStorage.length`); n != 0 {
 		t.Errorf("the page stored %d items in localStorage or sessionStorage", n)
+	}
+	if c := eval[string](p, `document.cookie`); c != "" {
+		t.Errorf("the page set the cookies %q", c)
 	}
 }
 

@@ -116,6 +116,9 @@ func TestAccountPageCodeFlow(t *testing.T) {
 	if n := eval[int](p, `localStorage.length + sessionStorage.length`); n != 0 {
 		t.Errorf("the page left %d items in localStorage or sessionStorage", n)
 	}
+	if c := eval[string](p, `document.cookie`); c != "" {
+		t.Errorf("the page has the cookies %q", c)
+	}
 }
 
 // The page's own answers: the CSP on every file, the configuration the
