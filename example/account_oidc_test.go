@@ -63,7 +63,8 @@ func (jwtClient) AccessTokenType() op.AccessTokenType { return op.AccessTokenTyp
 // with the account page registered as a public (PKCE) client whose redirect
 // URI is /account on any loopback port (RFC 8252 §7.3). Its user
 // "test-user@127.0.0.1", password "verysecure", has the subject "id1".
-func newTestOP(t *testing.T) (issuer string) {
+// tokenRequests counts the requests to its token endpoint.
+func newTestOP(t *testing.T) (issuer string, tokenRequests *atomic.Int64) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,12 +76,18 @@ func newTestOP(t *testing.T) (issuer string) {
 	}
 	st := opStorage{storage.NewStorageWithClients(storage.NewUserStore(issuer), clients)}
 	router := exampleop.SetupServer(issuer, st, nil, false, op.WithAllowInsecure())
-	srv := httptest.NewUnstartedServer(router)
+	tokenRequests = new(atomic.Int64)
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/oauth/token" { // the token_endpoint of its discovery document
+			tokenRequests.Add(1)
+		}
+		router.ServeHTTP(w, r)
+	}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return issuer
+	return issuer, tokenRequests
 }
 
 // The account page signs in with the authorization code flow and PKCE at a
@@ -89,7 +96,7 @@ func newTestOP(t *testing.T) (issuer string) {
 // -jwks-url), and the page reads and changes the profile with one.
 func TestAccountPageCodeFlow(t *testing.T) {
 	p := newBrowserPage(t)
-	issuer := newTestOP(t)
+	issuer, tokenRequests := newTestOP(t)
 	srv := newTestServer(t, "-db", "memory", "-issuer", issuer, "-jwks-url", issuer+"/keys",
 		"-audience", accountClientID, "-account-client-id", accountClientID,
 		"-seed", writeFile(t, "seed.json", `[{"sub":"id1","email":"id1@example.com","nickname":"One"}]`))
@@ -107,6 +114,9 @@ func TestAccountPageCodeFlow(t *testing.T) {
 	// Back on the page, signed in.
 	p.waitText("#who", "Signed in as id1")
 	p.waitValue("#f-nickname", "One")
+	if n := tokenRequests.Load(); n != 1 {
+		t.Errorf("%d requests to the token endpoint for one sign-in, want 1", n)
+	}
 	if u := eval[string](p, `location.href`); u != srv.URL+"/account" {
 		t.Errorf("the page's URL is %s after the sign-in, want the code and state taken off it", u)
 	}
@@ -118,6 +128,31 @@ func TestAccountPageCodeFlow(t *testing.T) {
 	}
 	if c := eval[string](p, `document.cookie`); c != "" {
 		t.Errorf("the page has the cookies %q", c)
+	}
+}
+
+// A sign-in answer the page did not ask for (a forged or replayed
+// callback, with a state of no sign-in of this tab) is refused with its
+// message, taken off the URL, and no code is redeemed.
+func TestAccountPageForgedCallback(t *testing.T) {
+	p := newBrowserPage(t)
+	issuer, tokenRequests := newTestOP(t)
+	srv := newTestServer(t, "-db", "memory", "-issuer", issuer, "-jwks-url", issuer+"/keys",
+		"-audience", accountClientID, "-account-client-id", accountClientID)
+
+	p.do("opening the forged callback", chromedp.Navigate(srv.URL+"/account?code=x&state=forged"))
+	p.waitText("#banner-text", "This sign-in answer was not started by this page; sign in again.")
+	if u := eval[string](p, `location.href`); u != srv.URL+"/account" {
+		t.Errorf("the page's URL is %s after the refusal, want the code and state taken off it", u)
+	}
+	if n := eval[int](p, `document.querySelectorAll("#who:not([hidden]), #profile:not([hidden])").length`); n != 0 {
+		t.Errorf("the page shows a signed-in user after a forged callback")
+	}
+	if n := eval[int](p, `performance.getEntriesByType("resource").filter((e) => e.name.includes("/oauth/token")).length`); n != 0 {
+		t.Errorf("the page made %d token requests", n)
+	}
+	if n := tokenRequests.Load(); n != 0 {
+		t.Errorf("the provider had %d token requests, want none", n)
 	}
 }
 
