@@ -48,6 +48,8 @@ func accountHandler(cfg accountConfig, client *http.Client) http.Handler {
 	return newAccountHandler(cfg, client, accountDiscoveryRetry)
 }
 
+// newAccountHandler is accountHandler, asking again for the discovery
+// document retry after a failure.
 func newAccountHandler(cfg accountConfig, client *http.Client, retry time.Duration) http.Handler {
 	sub, err := fs.Sub(accountFiles, "account")
 	if err != nil {
