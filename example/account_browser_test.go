@@ -227,12 +227,13 @@ func jsString(s string) string {
 }
 
 // accountAttributes are the custom attributes of the page's tests: an enum,
-// a pattern, a read-only one and one that needs step-up.
+// a pattern, a read-only one, a number and one that needs step-up.
 const accountAttributes = `{"attributes": [
   {"name": "department",  "type": "string", "enum": ["eng", "sales", "ops"], "description": "Your team."},
   {"name": "employee_id", "type": "string", "pattern": "^E[0-9]{6}$", "description": "E and six digits."},
   {"name": "vip_level",   "type": "integer", "minimum": 0, "maximum": 9, "mutable": false},
   {"name": "newsletter",  "type": "boolean"},
+  {"name": "shoe_size",   "type": "integer", "minimum": 1, "maximum": 60},
   {"name": "bio",         "type": "string", "max_length": 280, "step_up": true}
 ]}`
 
@@ -275,6 +276,9 @@ func TestAccountPage(t *testing.T) {
 	p.typeInto("#f-employee_id", "12")
 	p.click("#save")
 	p.waitText("#e-employee_id", "does not have the expected form")
+	if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["employee_id"] != nil {
+		t.Fatalf("GET /userinfo after the refused employee_id: %d %v, want it still unset", status, m)
+	}
 	p.typeInto("#f-employee_id", "")
 
 	// The nickname, and a choice.
@@ -285,6 +289,21 @@ func TestAccountPage(t *testing.T) {
 	if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["nickname"] != "Browser nick" || m["department"] != "sales" {
 		t.Fatalf("GET /userinfo after saving the nickname: %d %v", status, m)
 	}
+
+	// A number the field cannot parse is refused, not sent as a cleared
+	// field (whose value would be deleted).
+	p.typeInto("#f-shoe_size", "42")
+	p.click("#save")
+	p.waitText("#status", "Saved: Shoe size.")
+	for _, bad := range []string{"1e", "-"} {
+		p.typeInto("#f-shoe_size", bad)
+		p.click("#save")
+		p.waitText("#e-shoe_size", "Type a number.")
+		if status, _, m := call(t, http.MethodGet, srv.URL+"/userinfo", token, ""); status != 200 || m["shoe_size"] != float64(42) {
+			t.Fatalf("GET /userinfo after saving %q as the shoe size: %d %v, want it still 42", bad, status, m)
+		}
+	}
+	p.typeInto("#f-shoe_size", "42")
 
 	// The email: a code from the outbox, a wrong one first.
 	p.typeInto("#new-email", "new@example.com")
@@ -358,6 +377,9 @@ func TestAccountPage(t *testing.T) {
 	// The token stayed in memory.
 	if n := eval[int](p, `localStorage.length + sessionStorage.length`); n != 0 {
 		t.Errorf("the page stored %d items in localStorage or sessionStorage", n)
+	}
+	if c := eval[string](p, `document.cookie`); c != "" {
+		t.Errorf("the page set the cookies %q", c)
 	}
 }
 
@@ -436,4 +458,46 @@ func TestAccountPageRefusals(t *testing.T) {
 	p.click("#confirm-email-button")
 	p.waitText("#e-email", "This email address is already used by another account.")
 	p.waitText("#current-email", "u1@example.com")
+}
+
+// Signing out forgets the codes asked for: the next user, signed in on the
+// same page, sees no open confirm box, typed address or code, nor anything
+// of the form the first typed.
+func TestAccountPageSignOut(t *testing.T) {
+	p := newBrowserPage(t)
+	srv := newTestServer(t, "-db", "memory", "-otp-outbox", filepath.Join(t.TempDir(), "outbox.jsonl"), "-seed", writeFile(t, "seed.json",
+		`[{"sub":"alice","email":"alice@example.com","nickname":"Alice"},{"sub":"bob","email":"bob@example.com","nickname":"Bob"}]`))
+
+	p.do("opening the page", chromedp.Navigate(srv.URL+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
+	p.typeInto("#dev-sub", "alice"+kb.Enter)
+	p.waitText("#who", "Signed in as alice")
+	p.typeInto("#new-email", "alice.new@example.com")
+	p.click("#send-email-button")
+	p.waitText("#status", "A code was sent to alice.new@example.com")
+	p.typeInto("#code-email", "123")
+	p.typeInto("#f-nickname", "typed by alice")
+
+	p.click("#sign-out")
+	p.waitText("#status", "Signed out.")
+	p.typeInto("#dev-sub", "bob"+kb.Enter)
+	p.waitText("#who", "Signed in as bob")
+	p.waitValue("#f-nickname", "Bob")
+	if left := eval[string](p, `JSON.stringify({
+		confirm: [...document.querySelectorAll("#confirm-email:not([hidden]), #confirm-phone_number:not([hidden])")].map((e) => e.id),
+		newEmail: document.getElementById("new-email").value,
+		code: document.getElementById("code-email").value,
+		error: document.getElementById("e-email").textContent})`); left != `{"confirm":[],"newEmail":"","code":"","error":""}` {
+		t.Errorf("after alice signed out and bob in, the page shows %s of alice's pending change", left)
+	}
+	// And a confirm, were the box reached, has no code of alice's to send.
+	eval[bool](p, `(() => { document.getElementById("confirm-email").hidden = false; return true; })()`)
+	p.typeInto("#code-email", "123456")
+	p.setText("#status", "")
+	p.click("#confirm-email-button")
+	if status := eval[string](p, `document.getElementById("status").textContent`); status != "" {
+		t.Errorf("a confirm by bob after alice's code: status %q, want nothing sent", status)
+	}
+	if n := eval[int](p, `localStorage.length + sessionStorage.length`); n != 0 || eval[string](p, `document.cookie`) != "" {
+		t.Errorf("the page stored %d items in localStorage or sessionStorage, or a cookie", n)
+	}
 }

@@ -276,7 +276,10 @@ func setup(ctx context.Context, o *options, stderr io.Writer) (_ *app, err error
 		mux.Handle("GET /.well-known/jwks.json", a.dev.jwksHandler())
 		mux.Handle("POST /dev/token", a.dev.tokenHandler())
 	}
-	account := accountHandler(accountConfig{Dev: a.dev != nil, Issuer: o.issuer, ClientID: o.accountClientID})
+	// The page's CSP names the origin of the issuer's token_endpoint, read
+	// from its discovery document on the page's first request.
+	account := accountHandler(accountConfig{Dev: a.dev != nil, Issuer: o.issuer, ClientID: o.accountClientID},
+		&http.Client{Timeout: accountDiscoveryTimeout})
 	mux.Handle("GET /account", account)
 	mux.Handle("GET /account/", account)
 	mux.Handle("GET /{$}", indexHandler(a.dev != nil))

@@ -187,8 +187,12 @@ async function sendCode(ev, field, channel) {
   const button = $(`send-${field}-button`);
   button.disabled = true;
   status("Sending a code…");
+  const signedIn = token;
   try {
-    otpTokens[field] = { value, otpToken: await api.sendCode(token, field, value) };
+    const otpToken = await api.sendCode(signedIn, field, value);
+    // Signed out (or in as another user) meanwhile: the code is not theirs.
+    if (token !== signedIn) return;
+    otpTokens[field] = { value, otpToken };
     $(`confirm-${field}`).hidden = false;
     $(`code-${field}`).value = "";
     $(`code-${field}`).focus();
@@ -231,6 +235,14 @@ function signOut() {
   token = "";
   etag = "";
   claims = {};
+  // Nothing of this user stays for the next: not the codes asked for
+  // (their otp tokens, the open confirm boxes, the typed address and
+  // code), nor the form and what was typed in it. The next sign-in builds
+  // them again.
+  for (const field of Object.keys(otpTokens)) delete otpTokens[field];
+  clearErrors();
+  form = null;
+  for (const id of ["fields", "email-box", "phone-box", "read-only"]) $(id).replaceChildren();
   $("profile").hidden = true;
   $("who").hidden = true;
   $("sign-out").hidden = true;

@@ -143,6 +143,9 @@ class Field {
 
   // read answers [changed, value] or throws a message.
   read() {
+    // A number field answers "" for text it cannot parse ("1e", "-"):
+    // that is not a cleared field, whose value would be deleted.
+    if (this.input.validity?.badInput) throw new Error("Type a number.");
     const raw = this.input.value;
     const empty = raw === "";
     let v;
