@@ -11,14 +11,15 @@
 // example's outbox, and after every answer reads
 // the user back (retrying until the database is back) to decide whether
 // that write was stored. Meanwhile PostgreSQL is killed (SIGKILL of its
-// postmaster, as a crash) and restarted a few times, and between the kills
+// postmaster and backends, as a crash) and restarted a few times, and between the kills
 // paused (SIGSTOP of every process) for longer than the request timeout,
 // so that requests in flight are answered 503. At the end it prints
 // every answer counted by status, and:
 //
 //   - lost writes: answered 200 but not stored, or stored and later gone;
-//   - phantom writes: answered 503 temporarily_unavailable, which promises
-//     that nothing was written, but stored;
+//   - phantom writes: answered 503 (with Retry-After or not) or
+//     temporarily_unavailable, which promises that nothing was written,
+//     but stored;
 //   - half-written writes: a nickname and an email address of different
 //     writes;
 //   - codes of email changes that were not stored, offered again with the
@@ -55,9 +56,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/ciamkit/userinfo"
 	"github.com/ciamkit/userinfo/internal/pgtest"
 )
 
@@ -138,7 +141,7 @@ type result struct {
 	requests  int
 	byStatus  map[string]int // "200", "503", "transport error", …
 	lost      int            // 200 not stored, or a stored write gone later
-	phantom   int            // 503 but stored
+	phantom   int            // 503 (any form) or temporarily_unavailable, but stored
 	applied   map[string]int // other 5xx and transport errors: stored
 	unapplied map[string]int // … not stored
 	// Email changes: codes asked for by status, email writes by status,
@@ -171,7 +174,7 @@ func (r *result) print(w io.Writer) {
 	})
 	for _, k := range keys {
 		line := fmt.Sprintf("  %-16s %7d", k, r.byStatus[k])
-		if k != "200" && k != "503" && k[0] != '4' {
+		if k != "200" && !strings.HasPrefix(k, "503") && k[0] != '4' {
 			line += fmt.Sprintf("   stored %d, not stored %d", r.applied[k], r.unapplied[k])
 		}
 		fmt.Fprintln(w, line)
@@ -271,8 +274,14 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 					return
 				}
 				fmt.Fprintf(logw, "soak: %v: paused PostgreSQL\n", time.Since(start).Round(time.Millisecond))
-				time.Sleep(o.pauseFor)
+				select {
+				case <-ctx.Done():
+				case <-time.After(o.pauseFor):
+				}
 				if ferr = pg.Resume(); ferr != nil {
+					return
+				}
+				if ferr = ctx.Err(); ferr != nil {
 					return
 				}
 				r.mu.Lock()
@@ -285,8 +294,15 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 				return
 			}
 			fmt.Fprintf(logw, "soak: %v: killed PostgreSQL\n", time.Since(start).Round(time.Millisecond))
-			time.Sleep(o.down)
-			rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+			select {
+			case <-ctx.Done():
+				ferr = ctx.Err()
+				return
+			case <-time.After(o.down):
+			}
+			// ctx, not wctx: the end of the writes waits for the restart,
+			// which the final reads need; an interrupt does not.
+			rctx, rcancel := context.WithTimeout(ctx, time.Minute)
 			ferr = pg.Restart(rctx)
 			rcancel()
 			if ferr != nil {
@@ -301,21 +317,18 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 
 	var (
 		wg     sync.WaitGroup
-		budget = make(chan struct{}, o.maxRequests)
+		budget atomic.Int64 // PATCHes left to send
 	)
-	for range o.maxRequests {
-		budget <- struct{}{}
-	}
-	close(budget)
+	budget.Store(int64(o.maxRequests))
 	clients := make([]*client, o.clients)
 	var errs []error
 	var errsMu sync.Mutex
 	for i := range o.clients {
 		c := &client{i: i, token: tokens[i], base: srv.base, outbox: outbox, hc: hc, r: r, emailEvery: o.emailEvery,
-			status: map[int]string{}, emails: map[int]string{}}
+			status: map[int]answer{}, emails: map[int]string{}}
 		clients[i] = c
 		wg.Go(func() {
-			if err := c.loop(wctx, budget); err != nil {
+			if err := c.loop(wctx, ctx, &budget); err != nil {
 				errsMu.Lock()
 				errs = append(errs, err)
 				errsMu.Unlock()
@@ -324,6 +337,9 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 	}
 	wg.Wait()
 	r.elapsed = time.Since(start)
+	// The clients may have spent the budget before the end of -duration:
+	// no fault is left to wait for.
+	cancel()
 	if err := <-faults; err != nil {
 		return nil, fmt.Errorf("injecting faults: %w", err)
 	}
@@ -338,7 +354,7 @@ func run(ctx context.Context, o *options, logw io.Writer) (*result, error) {
 			return nil, err
 		}
 		if got != c.last() || gotEmail != c.wantEmail() {
-			c.judge(-1, "final read", got, gotEmail)
+			c.judge(-1, answer{status: "final read"}, got, gotEmail)
 		}
 	}
 	if o.keep {
@@ -364,7 +380,7 @@ type client struct {
 	emailEvery int
 
 	applied []int          // the writes known to be stored, in order
-	status  map[int]string // the answer to each write
+	status  map[int]answer // the answer to each write
 	emails  map[int]string // the address each email write set
 	// retry is an email write that was not stored, whose code the next
 	// write offers again: the contract wants it still redeemable.
@@ -396,58 +412,58 @@ func (c *client) wantEmail() string {
 	return ""
 }
 
-// loop writes until ctx ends or the budget is spent.
-func (c *client) loop(ctx context.Context, budget <-chan struct{}) error {
+// loop writes until wctx ends or the budget is spent. The end of wctx
+// cuts no request (each one's answer counts); the end of ctx (an
+// interrupt) cuts them all, and ends the loop with its error.
+func (c *client) loop(wctx, ctx context.Context, budget *atomic.Int64) error {
 	for seq := 1; ; seq++ {
-		if ctx.Err() != nil {
+		if wctx.Err() != nil || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if budget.Add(-1) < 0 {
 			return nil
 		}
-		if _, ok := <-budget; !ok {
-			return nil
-		}
-		// The end of the run cuts no request: each one's answer counts.
-		bctx := context.WithoutCancel(ctx)
 		ch := c.retry
 		c.retry = nil
 		if ch == nil && c.emailEvery > 0 && seq%c.emailEvery == 0 {
-			ch = c.sendCode(bctx, seq)
+			ch = c.sendCode(ctx, seq)
 		}
-		status, code := c.patch(bctx, seq, ch)
-		c.status[seq] = status
+		a := c.patch(ctx, seq, ch)
+		c.status[seq] = a
 		if ch != nil {
 			c.emails[seq] = ch.address
 		}
 		c.r.mu.Lock()
 		c.r.requests++
-		c.r.byStatus[status]++
+		c.r.byStatus[a.status]++
 		if ch != nil {
-			c.r.emailWrites[status]++
+			c.r.emailWrites[a.status]++
 			if ch.seq != seq {
 				// The code of a write that was not stored, offered again.
-				if code == "bad_email_otp_token" || code == "bad_email_otp" {
+				if a.code == "bad_email_otp_token" || a.code == "bad_email_otp" {
 					c.r.burned++
-					c.r.note("client %d: the code of write %d, not stored, was spent (write %d: %s)", c.i, ch.seq, seq, code)
+					c.r.note("client %d: the code of write %d, not stored, was spent (write %d: %s)", c.i, ch.seq, seq, a.code)
 				} else {
-					c.r.reoffered[status]++
+					c.r.reoffered[a.status]++
 				}
 			}
 		}
 		c.r.mu.Unlock()
-		got, gotEmail, err := c.read(bctx)
+		got, gotEmail, err := c.read(ctx)
 		if err != nil {
 			return err
 		}
-		stored := c.judge(seq, status, got, gotEmail)
-		if ch != nil && !stored && (status[0] == '5' || status == "transport error") {
+		stored := c.judge(seq, a, got, gotEmail)
+		if ch != nil && !stored && (a.http >= 500 || a.http == 0) {
 			c.retry = ch
 		}
 	}
 }
 
-// judge decides what the answer status to write seq meant, from got and
+// judge decides what the answer a to write seq meant, from got and
 // gotEmail, what the user holds right after, and reports whether the write
 // was stored.
-func (c *client) judge(seq int, status string, got int, gotEmail string) (stored bool) {
+func (c *client) judge(seq int, a answer, got int, gotEmail string) (stored bool) {
 	r := c.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -459,27 +475,27 @@ func (c *client) judge(seq int, status string, got int, gotEmail string) (stored
 	}()
 	switch last := c.last(); {
 	case got == seq:
-		switch status {
-		case "200":
-		case "503":
+		switch {
+		case a.http == http.StatusOK:
+		case a.promisesNothing():
 			r.phantom++
-			r.note("client %d: write %d answered 503 but stored", c.i, seq)
+			r.note("client %d: write %d answered %s %s but stored", c.i, seq, a.status, a.code)
 		default:
 			if seq > 0 {
-				r.applied[status]++
+				r.applied[a.status]++
 			}
 		}
 		c.applied = append(c.applied, seq)
 		return true
 	case got == last:
-		switch status {
-		case "200":
+		switch {
+		case a.http == http.StatusOK:
 			r.lost++
 			r.note("client %d: write %d answered 200 but the user holds write %d", c.i, seq, got)
-		case "503":
+		case a.promisesNothing():
 		default:
-			if seq > 0 && status[0] != '4' {
-				r.unapplied[status]++
+			if seq > 0 && a.http/100 != 4 {
+				r.unapplied[a.status]++
 			}
 		}
 		return false
@@ -491,15 +507,18 @@ func (c *client) judge(seq int, status string, got int, gotEmail string) (stored
 		return false
 	}
 	// An earlier write that was judged not stored came in late: for a
-	// 503, a phantom.
-	switch late := c.status[got]; late {
-	case "503":
+	// 503, a phantom; else it moves from not stored to stored, if it was
+	// counted as not stored (a 200 judged lost, or a 4xx, was not).
+	switch late := c.status[got]; {
+	case late.promisesNothing():
 		r.phantom++
-		r.note("client %d: holds write %d, answered 503, stored late (seen after write %d)", c.i, got, seq)
+		r.note("client %d: holds write %d, answered %s %s, stored late (seen after write %d)", c.i, got, late.status, late.code, seq)
 	default:
-		r.unapplied[late]--
-		r.applied[late]++
-		r.note("client %d: holds write %d, answered %s, stored late (seen after write %d)", c.i, got, late, seq)
+		if r.unapplied[late.status] > 0 {
+			r.unapplied[late.status]--
+			r.applied[late.status]++
+		}
+		r.note("client %d: holds write %d, answered %s, stored late (seen after write %d)", c.i, got, late.status, seq)
 	}
 	c.applied = append(c.applied, got)
 	return false
@@ -509,14 +528,14 @@ func (c *client) judge(seq int, status string, got int, gotEmail string) (stored
 // the outbox; nil when none was sent (a fault, or the send limits).
 func (c *client) sendCode(ctx context.Context, seq int) *emailChange {
 	ch := &emailChange{seq: seq, address: email(c.i, seq)}
-	status, m := c.do(ctx, http.MethodPost, "/otp/send", fmt.Sprintf(`{"usage":"update_userinfo","email":%q}`, ch.address))
+	a := c.do(ctx, http.MethodPost, "/otp/send", fmt.Sprintf(`{"usage":"update_userinfo","email":%q}`, ch.address))
 	c.r.mu.Lock()
-	c.r.sends[status]++
+	c.r.sends[a.status]++
 	c.r.mu.Unlock()
-	if status != "200" {
+	if a.http != http.StatusOK {
 		return nil
 	}
-	ch.otpToken, _ = m["otp_token"].(string)
+	ch.otpToken, _ = a.body["otp_token"].(string)
 	data, err := os.ReadFile(c.outbox)
 	if err != nil {
 		return nil
@@ -535,25 +554,36 @@ func (c *client) sendCode(ctx context.Context, seq int) *emailChange {
 }
 
 // patch sends write seq, with the email change ch if not nil, and returns
-// its status ("transport error" without an answer) and error code.
-func (c *client) patch(ctx context.Context, seq int, ch *emailChange) (status, code string) {
+// its answer.
+func (c *client) patch(ctx context.Context, seq int, ch *emailChange) answer {
 	body := map[string]string{"nickname": nickname(c.i, seq)}
 	if ch != nil {
 		body["email"], body["email_otp_token"], body["email_otp"] = ch.address, ch.otpToken, ch.otp
 	}
 	b, _ := json.Marshal(body)
-	status, m := c.do(ctx, http.MethodPatch, "/userinfo", string(b))
-	code, _ = m["error"].(string)
-	return status, code
+	return c.do(ctx, http.MethodPatch, "/userinfo", string(b))
 }
 
-// do sends a request with the client's token and returns its status
-// ("transport error" without an answer; "503 no Retry-After" for a 503
-// that lacks it) and its JSON body.
-func (c *client) do(ctx context.Context, method, path, body string) (string, map[string]any) {
+// answer is what a request got.
+type answer struct {
+	http   int    // the HTTP status; 0 without an answer
+	status string // as counted: "200", "503 no Retry-After" for a 503 that lacks it, "transport error" without an answer
+	code   string // the error code of the body, if any
+	body   map[string]any
+}
+
+// promisesNothing reports whether a says that nothing was written: a 503,
+// with Retry-After or not, or the error code temporarily_unavailable.
+func (a answer) promisesNothing() bool {
+	return a.http == http.StatusServiceUnavailable || a.code == userinfo.CodeTemporarilyUnavailable
+}
+
+// do sends a request with the client's token and returns its answer.
+func (c *client) do(ctx context.Context, method, path, body string) answer {
+	none := answer{status: "transport error"}
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, strings.NewReader(body))
 	if err != nil {
-		return "transport error", nil
+		return none
 	}
 	req.Header.Set("Authorization", "Bearer "+c.token)
 	if body != "" {
@@ -561,29 +591,31 @@ func (c *client) do(ctx context.Context, method, path, body string) (string, map
 	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return "transport error", nil
+		return none
 	}
 	defer resp.Body.Close()
 	var m map[string]any
 	if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
-		return "transport error", nil
+		return none
 	}
+	a := answer{http: resp.StatusCode, status: strconv.Itoa(resp.StatusCode), body: m}
+	a.code, _ = m["error"].(string)
 	if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
-		return "503 no Retry-After", m
+		a.status = "503 no Retry-After"
 	}
-	return strconv.Itoa(resp.StatusCode), m
+	return a
 }
 
 // read returns the number of the write whose nickname the user holds, and
 // its email address, retrying until the server answers 200, for up to two
-// minutes.
+// minutes, or until ctx ends.
 func (c *client) read(ctx context.Context) (int, string, error) {
-	deadline := time.Now().Add(2 * time.Minute)
+	deadline := time.After(2 * time.Minute)
 	for {
-		status, m := c.do(ctx, http.MethodGet, "/userinfo", "")
-		if status == "200" {
-			nick, _ := m["nickname"].(string)
-			addr, _ := m["email"].(string)
+		a := c.do(ctx, http.MethodGet, "/userinfo", "")
+		if a.http == http.StatusOK {
+			nick, _ := a.body["nickname"].(string)
+			addr, _ := a.body["email"].(string)
 			prefix := fmt.Sprintf("c%d-", c.i)
 			n, err := strconv.Atoi(strings.TrimPrefix(nick, prefix))
 			if !strings.HasPrefix(nick, prefix) || err != nil {
@@ -591,10 +623,13 @@ func (c *client) read(ctx context.Context) (int, string, error) {
 			}
 			return n, addr, nil
 		}
-		if time.Now().After(deadline) {
-			return 0, "", fmt.Errorf("client %d: no 200 to GET /userinfo for 2 minutes (last: %s)", c.i, status)
+		select {
+		case <-ctx.Done():
+			return 0, "", fmt.Errorf("client %d: reading the user back: %w (last: %s)", c.i, ctx.Err(), a.status)
+		case <-deadline:
+			return 0, "", fmt.Errorf("client %d: no 200 to GET /userinfo for 2 minutes (last: %s)", c.i, a.status)
+		case <-time.After(100 * time.Millisecond):
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

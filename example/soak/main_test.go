@@ -13,13 +13,13 @@ import (
 // PostgreSQL: too slow for every run of the package's tests.
 const envSoak = "USERINFO_SOAK"
 
-// A short soak, one fault of each kind, finds every write answered
+// A short soak, a kill and two pauses, finds every write answered
 // truthfully.
 func TestSoakSmoke(t *testing.T) {
 	if os.Getenv(envSoak) == "" {
 		t.Skipf("set %s=1 to run a short soak (it builds the example and starts PostgreSQL)", envSoak)
 	}
-	o, err := parseFlags([]string{"-duration", "8s", "-clients", "4", "-kills", "1", "-pauses", "1", "-email-every", "50"}, io.Discard)
+	o, err := parseFlags([]string{"-duration", "8s", "-clients", "8", "-kills", "1", "-pauses", "2", "-email-every", "50"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +36,20 @@ func TestSoakSmoke(t *testing.T) {
 	if r.lost != 0 || r.phantom != 0 || r.torn != 0 {
 		t.Errorf("%d lost, %d phantom and %d half-written writes", r.lost, r.phantom, r.torn)
 	}
-	if r.byStatus["200"] == 0 || r.kills != 1 || r.pauses != 1 {
+	if r.byStatus["200"] == 0 || r.kills != 1 || r.pauses != 2 {
 		t.Errorf("the soak did not run: %d answered 200, %d kills, %d pauses", r.byStatus["200"], r.kills, r.pauses)
+	}
+	// Each pause outlasts the request timeout: the writes in flight are
+	// answered 503, which is what the phantom check is about. (Only the
+	// clients amid a PATCH, rather than a read, when a pause begins get
+	// one: hence 8 clients and 2 pauses.)
+	if r.byStatus["503"] == 0 {
+		t.Errorf("no write answered 503 (with Retry-After): %v", r.byStatus)
+	}
+	// Email changes ran, and some were stored, which the half-written
+	// check is about.
+	if r.emailWrites["200"] == 0 {
+		t.Errorf("no email write answered 200: email writes %v, codes sent %v", r.emailWrites, r.sends)
 	}
 }
 

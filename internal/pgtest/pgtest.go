@@ -2,8 +2,8 @@
 // tests and the soak command: a fresh cluster (initdb) in a directory of
 // its own, on a free loopback port, that the caller may pause (SIGSTOP of
 // the postmaster and of every process it forked, by PID), resume, kill
-// (SIGKILL of the postmaster, as a crash), stop and start again on the same
-// port and data.
+// (SIGKILL of the postmaster and of every process it forked, as a crash),
+// stop and start again on the same port and data.
 //
 // It never touches any other server: the shared test server of .ci/run
 // (USERINFO_TEST_POSTGRES) is left alone. It needs the server binaries
@@ -62,8 +62,15 @@ type Server struct {
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	exited  chan struct{} // closed when cmd has exited
-	paused  []int         // PIDs stopped by Pause, the postmaster first
-	orphans []int         // children of a killed postmaster
+	paused  []proc        // processes stopped by Pause, the postmaster first
+	orphans []proc        // children of a killed postmaster
+}
+
+// proc identifies a process: a PID alone may be reused once the process
+// has ended, by anything, such as another PostgreSQL server.
+type proc struct {
+	pid   int
+	start uint64 // start time, field 22 of /proc/PID/stat
 }
 
 // Config configures [Start]. The zero value is ready to use.
@@ -85,7 +92,11 @@ func New(t testing.TB) *Server {
 		}
 		t.Skipf("%v: install postgresql (apt-get install postgresql) to run this test", err)
 	}
-	s, err := Start(context.Background(), Config{})
+	// Bounded, so that a server that never accepts fails the test instead
+	// of hanging it.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	s, err := Start(ctx, Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,14 +266,26 @@ func (s *Server) Restart(ctx context.Context) error {
 		return nil
 	}
 	// Backends of a killed postmaster hold its shared memory until they
-	// notice; a new postmaster refuses to start while they do.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(s.orphans) > 0 {
-		s.orphans = slices.DeleteFunc(s.orphans, func(pid int) bool { return !alive(pid) })
-		if time.Now().After(deadline) {
+	// notice; a new postmaster refuses to start while they do. They are
+	// given 5 s, then killed, then 5 s more to go; a PID that now names
+	// another process (or none) is dropped.
+	killAt := time.Now().Add(5 * time.Second)
+	giveUp := time.After(10 * time.Second)
+	for {
+		s.orphans = slices.DeleteFunc(s.orphans, func(p proc) bool { return !p.alive() })
+		if len(s.orphans) == 0 {
+			break
+		}
+		if time.Now().After(killAt) {
 			killOrphans(s.orphans)
 		}
-		time.Sleep(10 * time.Millisecond)
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("pgtest: waiting for the processes of the killed postmaster to end: %w", ctx.Err())
+		case <-giveUp:
+			return fmt.Errorf("pgtest: %d processes of the killed postmaster still run after 10 s", len(s.orphans))
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 	logf, err := os.OpenFile(filepath.Join(s.dir, "server.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -307,65 +330,129 @@ func tail(log string) string {
 	return strings.Join(lines[max(0, len(lines)-20):], "\n")
 }
 
-// alive reports whether the process pid exists and is not a zombie.
-func alive(pid int) bool {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return false
-	}
-	_, state, _ := statFields(b)
-	return state != "Z" && state != "X"
+// procStat is what this package reads of a /proc/PID/stat.
+type procStat struct {
+	state string
+	ppid  int
+	start uint64 // field 22: the start time, in clock ticks after boot
 }
 
-// killOrphans kills those of pids that are still postgres processes (a
-// PID may have been reused since).
-func killOrphans(pids []int) {
-	for _, pid := range pids {
-		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && alive(pid) &&
-			strings.TrimSpace(string(comm)) == "postgres" {
-			syscall.Kill(pid, syscall.SIGKILL)
+// readStat reads /proc/pid/stat; ok is false when pid does not exist.
+func readStat(pid int) (st procStat, ok bool) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return procStat{}, false
+	}
+	return parseStat(b)
+}
+
+// parseStat parses a /proc/PID/stat.
+func parseStat(b []byte) (st procStat, ok bool) {
+	// "pid (comm) state ppid …": comm may hold spaces and parentheses, so
+	// the fields are counted after the last ')': field 3 (state) is f[0].
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return procStat{}, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 22-2 {
+		return procStat{}, false
+	}
+	ppid, err1 := strconv.Atoi(f[4-3])
+	start, err2 := strconv.ParseUint(f[22-3], 10, 64)
+	if err1 != nil || err2 != nil {
+		return procStat{}, false
+	}
+	return procStat{state: f[0], ppid: ppid, start: start}, true
+}
+
+// lookup returns the identity of the process pid, if it exists.
+func lookup(pid int) (proc, bool) {
+	st, ok := readStat(pid)
+	return proc{pid: pid, start: st.start}, ok
+}
+
+// current reports whether p is still the process it was: a postgres
+// process with the PID and the start time recorded. A reused PID, even of
+// another PostgreSQL server's process, has another start time.
+func (p proc) current() bool {
+	st, ok := readStat(p.pid)
+	if !ok || st.start != p.start {
+		return false
+	}
+	comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p.pid))
+	return err == nil && strings.TrimSpace(string(comm)) == "postgres"
+}
+
+// alive reports whether p is current and not a zombie.
+func (p proc) alive() bool {
+	st, ok := readStat(p.pid)
+	return ok && st.state != "Z" && st.state != "X" && p.current()
+}
+
+// signal sends sig to p if it is current. Between the check and the kill
+// the process could end and its PID be reused, but PIDs are reused only
+// after the whole range has been gone through, which takes far longer.
+func (p proc) signal(sig syscall.Signal) error {
+	if !p.current() {
+		return syscall.ESRCH
+	}
+	return syscall.Kill(p.pid, sig)
+}
+
+// killOrphans kills those of ps that are still alive as the same
+// processes.
+func killOrphans(ps []proc) {
+	for _, p := range ps {
+		if p.alive() {
+			p.signal(syscall.SIGKILL)
 		}
 	}
 }
 
-// statFields returns the ppid and state of a /proc/PID/stat.
-func statFields(b []byte) (ppid int, state string, ok bool) {
-	// "pid (comm) state ppid …": comm may hold spaces and parentheses.
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, "", false
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0, "", false
-	}
-	ppid, err := strconv.Atoi(f[1])
-	return ppid, f[0], err == nil
-}
-
-// children returns the PIDs of the processes whose parent is pid.
-func children(pid int) []int {
+// children returns the processes whose parent is pid.
+func children(pid int) []proc {
 	ents, _ := os.ReadDir("/proc")
-	var out []int
+	var out []proc
 	for _, e := range ents {
 		c, err := strconv.Atoi(e.Name())
 		if err != nil {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		if ppid, _, ok := statFields(b); ok && ppid == pid {
-			out = append(out, c)
+		if st, ok := readStat(c); ok && st.ppid == pid {
+			out = append(out, proc{pid: c, start: st.start})
 		}
 	}
 	return out
 }
 
+// stopPostmaster sends SIGSTOP to the postmaster pm and waits (at most
+// 5 s) until it is stopped: then it forks no more, and its children can
+// be listed once and for all.
+func stopPostmaster(p *os.Process) error {
+	// Through os.Process, which never signals a PID that it has reaped.
+	if err := p.Signal(syscall.SIGSTOP); err != nil {
+		return err
+	}
+	pm := p.Pid
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		st, ok := readStat(pm)
+		switch {
+		case !ok || st.state == "Z" || st.state == "X":
+			return fmt.Errorf("the postmaster (PID %d) has exited", pm)
+		case st.state == "T":
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("the postmaster (PID %d) is not stopped after 5 s (state %s)", pm, st.state)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 // Pause stops the server as a frozen machine would: SIGSTOP to the
-// postmaster, then to every process it forked (backends, background
-// workers), by PID. Connections stay open and new ones are accepted by the
+// postmaster, and once it is stopped (so that it forks no more), to every
+// process it forked (backends, background workers), by PID. Connections stay open and new ones are accepted by the
 // kernel, but nothing answers until [Server.Resume].
 func (s *Server) Pause() error {
 	s.mu.Lock()
@@ -373,21 +460,23 @@ func (s *Server) Pause() error {
 	if s.cmd == nil {
 		return errors.New("pgtest: Pause: the server is not running")
 	}
-	pm := s.cmd.Process.Pid
-	if err := syscall.Kill(pm, syscall.SIGSTOP); err != nil {
+	pm, ok := lookup(s.cmd.Process.Pid)
+	if !ok {
+		return errors.New("pgtest: Pause: the postmaster has exited")
+	}
+	err := stopPostmaster(s.cmd.Process)
+	if !slices.Contains(s.paused, pm) {
+		s.paused = append(s.paused, pm)
+	}
+	if err != nil {
 		return fmt.Errorf("pgtest: Pause: %w", err)
 	}
-	s.paused = append(s.paused, pm)
-	// A stopped postmaster forks no more; list twice to catch a child
-	// forked just before the stop.
-	for range 2 {
-		for _, c := range children(pm) {
-			if slices.Contains(s.paused, c) {
-				continue
-			}
-			if err := syscall.Kill(c, syscall.SIGSTOP); err == nil {
-				s.paused = append(s.paused, c)
-			}
+	for _, c := range children(pm.pid) {
+		if slices.Contains(s.paused, c) {
+			continue
+		}
+		if err := c.signal(syscall.SIGSTOP); err == nil {
+			s.paused = append(s.paused, c)
 		}
 	}
 	return nil
@@ -403,8 +492,8 @@ func (s *Server) Resume() error {
 
 func (s *Server) resumeLocked() error {
 	var errs []error
-	for _, pid := range slices.Backward(s.paused) {
-		if err := syscall.Kill(pid, syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
+	for _, p := range slices.Backward(s.paused) {
+		if err := p.signal(syscall.SIGCONT); err != nil && !errors.Is(err, syscall.ESRCH) {
 			errs = append(errs, err)
 		}
 	}
@@ -415,9 +504,10 @@ func (s *Server) resumeLocked() error {
 	return nil
 }
 
-// Kill crashes the server: SIGKILL to the postmaster alone, as the OOM
-// killer would. Its backends end once they notice; [Server.Restart]
-// starts it again, with crash recovery.
+// Kill crashes the server: SIGKILL to every process it forked, then to
+// the postmaster (stopped first, so that no child escapes the list), as a
+// crash of the machine would end them. [Server.Restart] starts it again,
+// with crash recovery.
 func (s *Server) Kill() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -429,10 +519,18 @@ func (s *Server) Kill() error {
 	return nil
 }
 
+// killLocked kills the postmaster: SIGSTOP first, so that it forks no
+// more, then, once it is stopped, the listing of its children (recorded as
+// orphans, for Restart and Close) and their SIGKILL, and the postmaster's.
 func (s *Server) killLocked() {
-	pm := s.cmd.Process.Pid
-	s.orphans = append(s.orphans, children(pm)...)
-	syscall.Kill(pm, syscall.SIGKILL)
+	// On an error (it exited, or is not stopped in 5 s) go on all the same.
+	stopPostmaster(s.cmd.Process)
+	cs := children(s.cmd.Process.Pid)
+	for _, c := range cs {
+		c.signal(syscall.SIGKILL)
+	}
+	s.orphans = append(s.orphans, cs...)
+	s.cmd.Process.Kill()
 	<-s.exited
 	s.cmd = nil
 }
