@@ -217,7 +217,8 @@ func (s *MemoryStore) Put(ctx context.Context, subject string, attrs map[string]
 	mu := v.(*memUser)
 	mu.mu.Lock()
 	defer mu.mu.Unlock()
-	return s.store(subject, mu, maps.Clone(attrs), nil, false, time.Now(), nil)
+	c := maps.Clone(attrs)
+	return s.store(subject, mu, c, c, true, time.Now(), nil)
 }
 
 // Create creates the user subject with the attributes attrs, as the example
@@ -236,7 +237,8 @@ func (s *MemoryStore) Create(ctx context.Context, subject string, attrs map[stri
 	if mu.doc != "" {
 		return nil, ErrUserExists
 	}
-	return s.store(subject, mu, maps.Clone(attrs), nil, false, time.Now(), nil)
+	c := maps.Clone(attrs)
+	return s.store(subject, mu, c, c, true, time.Now(), nil)
 }
 
 // Ping reports whether the store can serve requests; a MemoryStore always
@@ -247,10 +249,10 @@ func (s *MemoryStore) Ping(ctx context.Context) error { return ctx.Err() }
 // entries all at once or not at all. When every check has passed, it calls
 // redeem, if not nil, right before it changes anything, and fails with
 // redeem's error. attrs becomes the returned user's: the caller hands it
-// over, with the values of the names in given (nil: every name) still the
-// caller's, to be checked and unaliased. keysKept says that email and
-// phone_number are those of mu's current state, so the index keys are too.
-func (s *MemoryStore) store(subject string, mu *memUser, attrs, given map[string]any, keysKept bool, now time.Time, redeem func() error) (*User, error) {
+// over, with the values of the names in given still the caller's, to be
+// checked and unaliased. keysChanged says that email or phone_number may
+// differ from mu's current state, so the index keys may too.
+func (s *MemoryStore) store(subject string, mu *memUser, attrs, given map[string]any, keysChanged bool, now time.Time, redeem func() error) (*User, error) {
 	if attrs == nil {
 		attrs = map[string]any{}
 	}
@@ -265,14 +267,8 @@ func (s *MemoryStore) store(subject string, mu *memUser, attrs, given map[string
 			return nil, err
 		}
 	}
-	keys := mu.keys
-	if keysKept {
-		if redeem != nil {
-			if err := redeem(); err != nil {
-				return nil, err
-			}
-		}
-	} else if keys, err = s.reindex(subject, mu.keys, attrs, redeem); err != nil {
+	keys, err := s.reindex(subject, mu.keys, attrs, keysChanged, redeem)
+	if err != nil {
 		return nil, err
 	}
 	mu.version++
@@ -280,15 +276,12 @@ func (s *MemoryStore) store(subject string, mu *memUser, attrs, given map[string
 	return mu.user(subject, attrs), nil
 }
 
-// asDecoded makes the values of attrs named in given (nil: all) equal to a
+// asDecoded makes the values of attrs named in given equal to a
 // decode of their encoding and unaliased, in place, and reports whether it
 // could: a valid UTF-8 string, a bool and a json.Number literal encode and
 // decode to themselves, an object of such strings (the address) is copied.
 // Otherwise, for any other value, it returns false and the caller decodes.
 func asDecoded(attrs, given map[string]any) bool {
-	if given == nil {
-		given = attrs
-	}
 	for k := range given {
 		v, ok := decodedForm(attrs[k])
 		if !ok {
@@ -386,28 +379,30 @@ func (s *MemoryStore) update(ctx context.Context, u Update, redeem func() error)
 	}
 	_, setEmail := u.Set["email"]
 	_, setPhone := u.Set["phone_number"]
-	keysKept := !setEmail && !setPhone
+	keysChanged := setEmail || setPhone
 	for _, name := range u.Remove {
 		delete(attrs, name)
-		keysKept = keysKept && name != "email" && name != "phone_number"
+		keysChanged = keysChanged || name == "email" || name == "phone_number"
 	}
 	maps.Copy(attrs, u.Set)
-	if u.Set == nil {
-		u.Set = map[string]any{}
-	}
-	return s.store(u.Subject, mu, attrs, u.Set, keysKept, u.Now, redeem)
+	return s.store(u.Subject, mu, attrs, u.Set, keysChanged, u.Now, redeem)
 }
 
 // reindex moves subject's index entries from old to the unique values of
 // next, all or nothing, and returns the new entries; redeem, if not nil, runs
 // after the checks and before the move. An update that keeps both values
-// takes no lock: the index is the only state users share.
-func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]any, redeem func() error) ([]indexKey, error) {
-	email, phone := uniqueKeys(next)
-	var keys []indexKey
-	for _, k := range []*indexKey{email, phone} {
-		if k != nil {
-			keys = append(keys, *k)
+// takes no lock: the index is the only state users share; one that touched
+// neither (changed false) is not even hashed.
+func (s *MemoryStore) reindex(subject string, old []indexKey, next map[string]any, changed bool, redeem func() error) ([]indexKey, error) {
+	keys := old
+	var email, phone *indexKey
+	if changed {
+		email, phone = uniqueKeys(next)
+		keys = nil
+		for _, k := range []*indexKey{email, phone} {
+			if k != nil {
+				keys = append(keys, *k)
+			}
 		}
 	}
 	if slices.Equal(keys, old) {
