@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -100,39 +101,16 @@ func (o *OTPStore) ThrottleAll(ctx context.Context, now time.Time, window time.D
 	if len(limits) == 0 {
 		return -1, 0, nil
 	}
-	var q strings.Builder
 	args := []any{now, now.Add(window)}
-	q.WriteString("WITH ")
-	for i, l := range limits {
+	for _, l := range limits {
 		args = append(args, l.Key, l.Limit)
-		k, n := len(args)-1, len(args)
-		if i > 0 {
-			q.WriteString(",\n")
-		}
-		source := fmt.Sprintf("VALUES ($%d, ARRAY[$2::timestamptz])", k)
-		if i > 0 {
-			source = fmt.Sprintf("SELECT $%d, ARRAY[$2::timestamptz] WHERE EXISTS (SELECT 1 FROM t%d)", k, i-1)
-		}
-		fmt.Fprintf(&q, `t%d AS (
-			INSERT INTO userinfo_otp_throttle AS t (key, ends) %s
-			ON CONFLICT (key) DO UPDATE
-			SET ends = ARRAY(SELECT e FROM unnest(t.ends) e WHERE e > $1 ORDER BY e) || $2::timestamptz
-			WHERE (SELECT count(*) FROM unnest(t.ends) e WHERE e > $1) < $%d
-			RETURNING true)`, i, source, n)
-	}
-	q.WriteString("\nSELECT ")
-	for i := range limits {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "EXISTS (SELECT 1 FROM t%d)", i)
 	}
 	counted := make([]bool, len(limits))
 	dest := make([]any, len(limits))
 	for i := range counted {
 		dest[i] = &counted[i]
 	}
-	if err := o.s.pool.QueryRow(ctx, q.String(), args...).Scan(dest...); err != nil {
+	if err := o.s.pool.QueryRow(ctx, throttleSQL(len(limits)), args...).Scan(dest...); err != nil {
 		return 0, 0, fmt.Errorf("postgres: OTP ThrottleAll: %w", serverCanceled(err))
 	}
 	refused = slices.Index(counted, false)
@@ -149,6 +127,45 @@ func (o *OTPStore) ThrottleAll(ctx context.Context, now time.Time, window time.D
 		retryAfter = max(oldest.Sub(now), time.Nanosecond)
 	}
 	return refused, retryAfter, nil
+}
+
+// throttleSQLs caches the statement of ThrottleAll by the number of limits
+// (the service uses two), so that a send does not build it again.
+var throttleSQLs sync.Map // int → string
+
+// throttleSQL returns the statement of ThrottleAll for n limits: $1 is now,
+// $2 the end of the new send, then each limit's key and count.
+func throttleSQL(n int) string {
+	if q, ok := throttleSQLs.Load(n); ok {
+		return q.(string)
+	}
+	var q strings.Builder
+	q.WriteString("WITH ")
+	for i := range n {
+		k, lim := 3+2*i, 4+2*i
+		if i > 0 {
+			q.WriteString(",\n")
+		}
+		source := fmt.Sprintf("VALUES ($%d, ARRAY[$2::timestamptz])", k)
+		if i > 0 {
+			source = fmt.Sprintf("SELECT $%d, ARRAY[$2::timestamptz] WHERE EXISTS (SELECT 1 FROM t%d)", k, i-1)
+		}
+		fmt.Fprintf(&q, `t%d AS (
+			INSERT INTO userinfo_otp_throttle AS t (key, ends) %s
+			ON CONFLICT (key) DO UPDATE
+			SET ends = ARRAY(SELECT e FROM unnest(t.ends) e WHERE e > $1 ORDER BY e) || $2::timestamptz
+			WHERE (SELECT count(*) FROM unnest(t.ends) e WHERE e > $1) < $%d
+			RETURNING true)`, i, source, lim)
+	}
+	q.WriteString("\nSELECT ")
+	for i := range n {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		fmt.Fprintf(&q, "EXISTS (SELECT 1 FROM t%d)", i)
+	}
+	throttleSQLs.Store(n, q.String())
+	return q.String()
 }
 
 // Purge implements [otp.Store].
