@@ -2,13 +2,13 @@ package main
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/sqlitetest"
 	"github.com/ciamkit/userinfo/sqlstore/postgres"
 )
 
@@ -23,20 +23,7 @@ func TestRequestTimeoutFlag(t *testing.T) {
 	s := newTestServer(t, "-db", "sqlite:"+path, "-request-timeout", timeout.String())
 	token := mint(t, s.URL, `{"sub":"demo","scope":"openid profile"}`)
 
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		t.Fatal(err)
-	}
+	release := sqlitetest.HoldWriteLock(t, path)
 	for _, tt := range []struct{ method, path, body string }{
 		{http.MethodPatch, "/userinfo", `{"nickname":"late"}`},
 		{http.MethodPost, "/otp/send", `{"usage":"update_userinfo","email":"late@example.com"}`},
@@ -53,9 +40,7 @@ func TestRequestTimeoutFlag(t *testing.T) {
 			t.Errorf("%s answered after %v, want about -request-timeout %v (at most %v)", name, took, timeout, bound)
 		}
 	}
-	if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
-		t.Fatal(err)
-	}
+	release()
 	if status, _, m := call(t, http.MethodGet, s.URL+"/userinfo", token, ""); status != http.StatusOK || m["nickname"] == "late" {
 		t.Errorf("GET after the 503: %d %v, want 200 without the late nickname", status, m)
 	}

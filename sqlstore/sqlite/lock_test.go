@@ -2,7 +2,6 @@ package sqlite_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,40 +12,8 @@ import (
 	"time"
 
 	"github.com/ciamkit/userinfo"
+	"github.com/ciamkit/userinfo/internal/sqlitetest"
 )
-
-// holdWriteLock takes the write lock of the database file at path on a
-// connection of its own, as another process's writer would, until t ends
-// or release is called.
-func holdWriteLock(t *testing.T, path string) (release func()) {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(0)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := conn.ExecContext(ctx, `BEGIN IMMEDIATE`); err != nil {
-		t.Fatal(err)
-	}
-	done := false
-	release = func() {
-		if done {
-			return
-		}
-		done = true
-		if _, err := conn.ExecContext(ctx, `ROLLBACK`); err != nil {
-			t.Error(err)
-		}
-		conn.Close()
-		db.Close()
-	}
-	t.Cleanup(release)
-	return release
-}
 
 // A write that waits for another connection's write lock ends with its
 // context, promptly and with an error wrapping the context's, and writes
@@ -59,7 +26,7 @@ func TestWriteWaitEndsWithContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	release := holdWriteLock(t, path)
+	release := sqlitetest.HoldWriteLock(t, path)
 	const timeout = 300 * time.Millisecond
 	// Far below the busy timeout, and a bound that holds under -race.
 	const bound = 5 * timeout
@@ -118,7 +85,7 @@ func TestLockedFileAnswers503(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	holdWriteLock(t, path)
+	sqlitetest.HoldWriteLock(t, path)
 	var wg sync.WaitGroup
 	for i := range 3 {
 		wg.Go(func() {
