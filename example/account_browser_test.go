@@ -207,6 +207,19 @@ func (p *browserPage) click(sel string) {
 
 // state describes the page for a failure message: its URL, status line,
 // banner and error messages.
+// openAccount opens the account page of the server at url and waits for the
+// development sign-in.
+func (p *browserPage) openAccount(url string) {
+	p.do("opening the page", chromedp.Navigate(url+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
+}
+
+// signIn signs in as sub through the development issuer, from the
+// keyboard, and waits until the page says so.
+func (p *browserPage) signIn(sub string) {
+	p.typeInto("#dev-sub", sub+kb.Enter)
+	p.waitText("#who", "Signed in as "+sub)
+}
+
 func (p *browserPage) state() string {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(p.ctx), 5*time.Second)
 	defer cancel()
@@ -250,8 +263,9 @@ func TestAccountPage(t *testing.T) {
 		"-attributes", writeFile(t, "attributes.json", accountAttributes))
 	token := mint(t, srv.URL, `{"sub":"demo"}`)
 
-	// Sign in as the demo user: the form is generated from the schema.
-	p.do("opening the page", chromedp.Navigate(srv.URL+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
+	// Sign in as the demo user, with the button: the form is generated
+	// from the schema.
+	p.openAccount(srv.URL)
 	p.typeInto("#dev-sub", "demo")
 	p.click("#dev-sign-in button[type=submit]")
 	p.waitText("#who", "Signed in as demo")
@@ -411,9 +425,8 @@ func TestAccountPageRefusals(t *testing.T) {
 	srv := newTestServer(t, "-db", "memory", "-otp-outbox", outbox, "-seed", writeFile(t, "seed.json",
 		`[{"sub":"u1","email":"u1@example.com","nickname":"One"},{"sub":"u2","email":"taken@example.com"}]`))
 
-	p.do("opening the page", chromedp.Navigate(srv.URL+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
-	p.typeInto("#dev-sub", "u1"+kb.Enter)
-	p.waitText("#who", "Signed in as u1")
+	p.openAccount(srv.URL)
+	p.signIn("u1")
 
 	// The pattern of zoneinfo lets it through; the time zone database
 	// does not.
@@ -468,9 +481,8 @@ func TestAccountPageSignOut(t *testing.T) {
 	srv := newTestServer(t, "-db", "memory", "-otp-outbox", filepath.Join(t.TempDir(), "outbox.jsonl"), "-seed", writeFile(t, "seed.json",
 		`[{"sub":"alice","email":"alice@example.com","nickname":"Alice"},{"sub":"bob","email":"bob@example.com","nickname":"Bob"}]`))
 
-	p.do("opening the page", chromedp.Navigate(srv.URL+"/account"), chromedp.WaitVisible(chromedp.ID("dev-sub")))
-	p.typeInto("#dev-sub", "alice"+kb.Enter)
-	p.waitText("#who", "Signed in as alice")
+	p.openAccount(srv.URL)
+	p.signIn("alice")
 	p.typeInto("#new-email", "alice.new@example.com")
 	p.click("#send-email-button")
 	p.waitText("#status", "A code was sent to alice.new@example.com")
@@ -479,8 +491,7 @@ func TestAccountPageSignOut(t *testing.T) {
 
 	p.click("#sign-out")
 	p.waitText("#status", "Signed out.")
-	p.typeInto("#dev-sub", "bob"+kb.Enter)
-	p.waitText("#who", "Signed in as bob")
+	p.signIn("bob")
 	p.waitValue("#f-nickname", "Bob")
 	if left := eval[string](p, `JSON.stringify({
 		confirm: [...document.querySelectorAll("#confirm-email:not([hidden]), #confirm-phone_number:not([hidden])")].map((e) => e.id),
