@@ -85,38 +85,34 @@ func testExactlyOnce(t tester, newStores MakeCodeStores, names ...string) {
 	}
 }
 
-// otpCode is one code sent to a user.
-type otpCode struct {
-	check userinfo.OTPCheck
-}
-
-// send sends a code to subject for target and returns it.
-func (e *codeEnv) send(t tester, ctx context.Context, subject, channel, target string) otpCode {
+// send sends a code to subject for target and returns it, as the PATCH
+// paying with it presents it.
+func (e *codeEnv) send(t tester, ctx context.Context, subject, channel, target string) userinfo.OTPCheck {
 	t.Helper()
 	token, err := e.svc.Send(ctx, subject, channel, target, userinfo.PurposeUpdateUserinfo)
 	if err != nil {
 		t.Fatalf("otp.Service.Send(%s, %s): %v", subject, channel, err)
 	}
 	m, _ := e.sender.Last()
-	return otpCode{userinfo.OTPCheck{Subject: subject, Channel: channel, Target: target,
-		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: m.Code}}
+	return userinfo.OTPCheck{Subject: subject, Channel: channel, Target: target,
+		Purpose: userinfo.PurposeUpdateUserinfo, Token: token, Code: m.Code}
 }
 
 // redemption checks c, which must be good, and returns its redemption.
-func (e *codeEnv) redemption(t tester, ctx context.Context, c otpCode, why string) userinfo.Redemption {
+func (e *codeEnv) redemption(t tester, ctx context.Context, c userinfo.OTPCheck, why string) userinfo.Redemption {
 	t.Helper()
-	r, err := e.svc.CheckOTP(ctx, c.check)
+	r, err := e.svc.CheckOTP(ctx, c)
 	if err != nil {
-		t.Fatalf("CheckOTP of the %s code %s: %v; want it redeemable", c.check.Channel, why, err)
+		t.Fatalf("CheckOTP of the %s code %s: %v; want it redeemable", c.Channel, why, err)
 	}
 	return r
 }
 
 // spent checks that c can no longer be redeemed.
-func (e *codeEnv) spent(t tester, ctx context.Context, c otpCode, why string) {
+func (e *codeEnv) spent(t tester, ctx context.Context, c userinfo.OTPCheck, why string) {
 	t.Helper()
-	if _, err := e.svc.CheckOTP(ctx, c.check); !errors.Is(err, userinfo.ErrBadOTPToken) {
-		t.Errorf("CheckOTP of the %s code %s: got %v, want ErrBadOTPToken: the code must be spent", c.check.Channel, why, err)
+	if _, err := e.svc.CheckOTP(ctx, c); !errors.Is(err, userinfo.ErrBadOTPToken) {
+		t.Errorf("CheckOTP of the %s code %s: got %v, want ErrBadOTPToken: the code must be spent", c.Channel, why, err)
 	}
 }
 
