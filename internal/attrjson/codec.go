@@ -8,6 +8,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -221,7 +222,7 @@ func decodeObject(doc string, useNumber bool) (map[string]any, error) {
 		if d.i == len(doc) {
 			return nil, nil
 		}
-		return slowDecode([]byte(doc), useNumber)
+		return slowDecode(doc, useNumber)
 	}
 	m, err := d.object(0)
 	if err == nil {
@@ -230,12 +231,12 @@ func decodeObject(doc string, useNumber bool) (map[string]any, error) {
 			return m, nil
 		}
 	}
-	return slowDecode([]byte(doc), useNumber)
+	return slowDecode(doc, useNumber)
 }
 
-// slowDecode is DecodeObject through encoding/json.
-func slowDecode(b []byte, useNumber bool) (map[string]any, error) {
-	dec := json.NewDecoder(bytes.NewReader(b))
+// slowDecode is DecodeObject through encoding/json, reading doc in place.
+func slowDecode(doc string, useNumber bool) (map[string]any, error) {
+	dec := json.NewDecoder(strings.NewReader(doc))
 	if useNumber {
 		dec.UseNumber()
 	}
